@@ -1,0 +1,5 @@
+"""``python -m framework`` is the ``bucle`` command."""
+
+from framework.cli import main
+
+raise SystemExit(main())

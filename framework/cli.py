@@ -1,0 +1,130 @@
+"""The ``bucle`` command.
+
+Only argparse and the error types are imported here: every command's module (and with it
+Hydra, pandas, scikit-learn, DVC) is imported when that command runs, so ``bucle --help`` and
+``bucle plugins`` stay fast. A :class:`~framework.errors.BucleError` is printed as one line on
+stderr with its exit code; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from framework import __version__
+from framework.errors import BucleError
+
+EPILOG = """examples:
+  bucle run                                    run the whole pipeline with conf/'s defaults
+  bucle run model=random_forest seed=7         ... with Hydra overrides
+  bucle run -m model=logreg,random_forest      sweep: every job is a tracked run
+  bucle stage train                            one stage with params.yaml (what dvc repro runs)
+  bucle params                                 recompose params.yaml from conf/
+  bucle runs list | show ID | compare A B | reproduce ID
+  bucle models list | show VERSION
+  bucle plugins                                installed plugins per role
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bucle",
+        description="Declarative MLOps: one Hydra config for the whole ML lifecycle.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"bucle {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run the whole pipeline in one process (Hydra app: overrides, -m, --cfg job)",
+        add_help=False,
+    )
+    run.add_argument("overrides", nargs=argparse.REMAINDER, help="Hydra overrides and flags")
+
+    stage = commands.add_parser("stage", help="run one stage with params.yaml (used by dvc.yaml)")
+    stage.add_argument("name", help="ingest, validate, featurize, train, evaluate or register")
+    stage.add_argument("--params", default="params.yaml", help="config file (default params.yaml)")
+
+    params = commands.add_parser("params", help="compose conf/ into params.yaml")
+    params.add_argument("overrides", nargs="*", help="Hydra overrides to compose with")
+    params.add_argument("--check", action="store_true", help="fail if params.yaml is stale")
+    params.add_argument("--output", default="params.yaml", help="file to write")
+
+    commands.add_parser("plugins", help="list installed plugins per role and whether they import")
+
+    runs = commands.add_parser("runs", help="tracked runs").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    runs_list = runs.add_parser("list", help="the newest runs")
+    runs_list.add_argument("--limit", type=int, default=20)
+    runs_list.add_argument("--all", action="store_true", help="every project, not only this one")
+    runs.add_parser("show", help="one run: params, metrics, manifest").add_argument("run_id")
+    compare = runs.add_parser("compare", help="two runs side by side: what differs")
+    compare.add_argument("run_ids", nargs=2, metavar="RUN_ID")
+    reproduce = runs.add_parser("reproduce", help="re-run from the stored config alone")
+    reproduce.add_argument("run_id")
+
+    models = commands.add_parser("models", help="registered model versions").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    models.add_parser("list", help="every version with its aliases and metrics")
+    models.add_parser("show", help="one version with its lineage").add_argument("version", type=int)
+    return parser
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        from framework.commands.run import run_with_hydra
+
+        return run_with_hydra(args.overrides)
+    if args.command == "stage":
+        from framework.commands.stage import run_stage_command
+
+        return run_stage_command(args.name, args.params)
+    if args.command == "params":
+        from framework.commands.stage import write_params
+
+        return write_params(args.overrides, args.output, check=args.check)
+    if args.command == "plugins":
+        from framework.commands.plugins import list_plugins
+
+        return list_plugins()
+    if args.command == "runs":
+        from framework.commands import runs
+
+        if args.action == "list":
+            return runs.list_runs(args.limit, args.all)
+        if args.action == "show":
+            return runs.show_run(args.run_id)
+        if args.action == "compare":
+            return runs.compare_runs(*args.run_ids)
+        from framework.commands.run import reproduce_run
+
+        return reproduce_run(args.run_id)
+    if args.command == "models":
+        from framework.commands import models
+
+        if args.action == "list":
+            return models.list_models()
+        return models.show_model(args.version)
+    build_parser().print_help()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return dispatch(args)
+    except BucleError as error:
+        print(f"bucle: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("bucle: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

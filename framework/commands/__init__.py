@@ -1,0 +1,1 @@
+"""The implementations of ``bucle`` subcommands, imported only when the command runs."""

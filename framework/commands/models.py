@@ -1,0 +1,39 @@
+"""``bucle models list | show``: read registered versions back from the registry."""
+
+from __future__ import annotations
+
+import json
+
+from framework.commands.project import project_host, table
+from framework.errors import BucleError
+
+
+def list_models() -> int:
+    cfg, host = project_host("registry")
+    versions = host.hook.list_model_versions(name=str(cfg.project)) or []
+    if not versions:
+        print(f"no registered versions of '{cfg.project}' yet; the register stage adds them")
+        return 0
+    rows = [
+        [
+            v.name,
+            str(v.version),
+            ",".join(v.aliases) or "-",
+            v.created_at,
+            v.run_id,
+            f"{v.metrics['roc_auc']:.4f}" if "roc_auc" in v.metrics else "-",
+            v.sha256[:12],
+        ]
+        for v in versions
+    ]
+    print(table(rows, ["model", "version", "aliases", "created", "run", "roc_auc", "sha256"]))
+    return 0
+
+
+def show_model(version: int) -> int:
+    cfg, host = project_host("registry")
+    found = host.hook.get_model_version(name=str(cfg.project), version=version)
+    if found is None:
+        raise BucleError(f"model '{cfg.project}' has no version {version}; see `bucle models list`")
+    print(json.dumps(found.to_dict(), indent=2, default=str))
+    return 0

@@ -1,0 +1,134 @@
+"""``bucle run``: the whole pipeline as a Hydra app, and ``bucle runs reproduce``.
+
+``hydra.main`` is applied to an inner function with ``sys.argv`` set to the overrides, which gives
+users all of Hydra: ``-m`` sweeps with any launcher or sweeper, ``--cfg job``, ``--help``. With
+version_base 1.3 the working directory stays put; stage outputs go to Hydra's run directory
+(``paths.work``) while the tracker, registry and store stay in the project's ``paths.state``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from framework.config.compose import CONFIG_NAME, compose_config, find_conf_dir, validate_config
+from framework.config.schema import register_configs
+from framework.errors import BucleError
+from framework.pipeline.runner import run_pipeline
+
+#: Flags after which Hydra prints something and exits without running the task.
+HYDRA_INFO_FLAGS = {
+    "--cfg",
+    "-c",
+    "--help",
+    "-h",
+    "--hydra-help",
+    "--info",
+    "-i",
+    "--shell-completion",
+    "-sc",
+}
+MULTIRUN_FLAGS = {"-m", "--multirun"}
+
+
+def relocate(config: dict[str, Any], work: Path) -> dict[str, Any]:
+    """Point a config's stage outputs at ``work``, keeping its shared state where it was."""
+    paths = dict(config["paths"])
+    paths["work"] = str(work)
+    for name in ("data", "models", "reports"):
+        paths[name] = str(work / name)
+    paths["state"] = str(Path(paths["state"]).resolve())
+    return {**config, "paths": paths}
+
+
+def _job(cfg: DictConfig) -> dict[str, float]:
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra_cfg = HydraConfig.get()
+    work = Path(hydra_cfg.runtime.output_dir)
+    resolved = OmegaConf.to_container(cfg, resolve=False)
+    plain = validate_config(OmegaConf.create(resolved), "config")
+    config = relocate(OmegaConf.to_container(plain, resolve=True), work)
+    tags = {"launcher": "bucle run", "hydra_output_dir": str(work)}
+    if hydra_cfg.mode is not None and hydra_cfg.mode.name == "MULTIRUN":
+        tags["sweep_job"] = str(hydra_cfg.job.num)
+    try:
+        context = run_pipeline(validate_config(config, "config"), tags=tags)
+    except BucleError as error:
+        print(f"bucle: error: {error}", file=sys.stderr)
+        raise SystemExit(error.exit_code) from None
+    print(f"run {context.run_id} finished; outputs in {work}", file=sys.stderr)
+    metrics_file = context.layout.metrics
+    import json
+
+    return json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+
+
+def run_with_hydra(overrides: list[str]) -> int:
+    import hydra
+
+    register_configs()
+    conf_dir = find_conf_dir()
+    multirun = any(arg in MULTIRUN_FLAGS for arg in overrides)
+    informational = any(arg.split("=")[0] in HYDRA_INFO_FLAGS for arg in overrides)
+    if not multirun and not informational:
+        # Fail fast, in one line, on a bad override before Hydra sets up a run directory.
+        validate_config(compose_config(overrides, conf_dir), "config")
+
+    task = hydra.main(version_base="1.3", config_path=str(conf_dir), config_name=CONFIG_NAME)(_job)
+    saved = sys.argv
+    sys.argv = ["bucle run", *overrides]
+    try:
+        task()
+    finally:
+        sys.argv = saved
+    return 0
+
+
+def reproduce_run(run_id: str, tolerance: float = 1e-9) -> int:
+    """Re-run a tracked run from its stored config alone and say whether its metrics match."""
+    from framework.commands.project import project_host, table
+
+    _, host = project_host("tracker")
+    original = host.hook.get_run(run_id=run_id)
+    if original is None:
+        raise BucleError(f"no run '{run_id}' in the tracker; see `bucle runs list`")
+    config = original.manifest.get("config")
+    if not config:
+        raise BucleError(
+            f"run {original.run_id} has no stored config (status {original.status}); "
+            "only finished runs can be reproduced"
+        )
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    work = Path("outputs", "reproduce", f"{original.run_id}-{stamp}").resolve()
+    cfg = validate_config(OmegaConf.create(relocate(config, work)), f"run {original.run_id}")
+    context = run_pipeline(cfg, tags={"reproduces": original.run_id})
+    fresh = host.hook.get_run(run_id=context.run_id)
+
+    rows, matches = [], True
+    for name in sorted(set(original.metrics) | set(fresh.metrics)):
+        before, after = original.metrics.get(name), fresh.metrics.get(name)
+        same = (
+            before is not None
+            and after is not None
+            and math.isclose(before, after, rel_tol=tolerance, abs_tol=tolerance)
+        )
+        matches &= same
+        rows.append([name, _fmt(before), _fmt(after), "yes" if same else "NO"])
+    print(table(rows, ["metric", original.run_id, context.run_id, "match"]))
+    old_data = original.manifest.get("inputs", {}).get("raw", {}).get("sha256")
+    new_data = fresh.manifest.get("inputs", {}).get("raw", {}).get("sha256")
+    if old_data and new_data and old_data != new_data:
+        print(f"input data differs: raw sha256 {old_data[:12]}… → {new_data[:12]}…")
+    verdict = "reproduced: every metric matches" if matches else "NOT reproduced: metrics differ"
+    print(f"{verdict} (run {context.run_id}, outputs in {work})")
+    return 0 if matches else 1
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"

@@ -1,0 +1,1 @@
+"""Config: the typed schema, composition of ``conf/``, and loading ``params.yaml``."""

@@ -1,0 +1,148 @@
+"""Compose ``conf/`` with Hydra, load and validate ``params.yaml``, and word config errors.
+
+Two ways in, one result: ``bucle run`` and ``bucle params`` compose ``conf/`` with Hydra; DVC
+composes it in its own process for ``dvc exp run``; ``dvc repro`` and ``bucle stage`` read
+``params.yaml`` as written. :func:`load_params` validates that file against the schema again,
+because ``-S +new_key=1`` slips through composition and a DVC outside Bucle's environment cannot
+see the schema at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from framework.config.schema import MODEL_SCHEMAS, BucleConfig, register_configs
+from framework.errors import ConfigError
+
+CONFIG_NAME = "config"
+
+
+def find_conf_dir(project_root: Path | None = None) -> Path:
+    """The project's ``conf/`` directory, absolute, or a ConfigError saying where we looked."""
+    root = (project_root or Path.cwd()).resolve()
+    conf_dir = root / "conf"
+    if not (conf_dir / f"{CONFIG_NAME}.yaml").is_file():
+        raise ConfigError(
+            f"no conf/{CONFIG_NAME}.yaml in {root}; run bucle from a project's root directory"
+        )
+    return conf_dir
+
+
+def compose_config(overrides: Sequence[str] = (), conf_dir: Path | None = None) -> DictConfig:
+    """Compose ``conf/`` with ``overrides`` exactly as DVC does, unresolved."""
+    from hydra import compose, initialize_config_dir
+
+    register_configs()
+    conf_dir = conf_dir or find_conf_dir()
+    try:
+        with initialize_config_dir(str(conf_dir), version_base="1.3", job_name="bucle"):
+            return compose(config_name=CONFIG_NAME, overrides=list(overrides))
+    except Exception as error:  # Hydra raises several unrelated types; all are config errors
+        raise ConfigError(f"cannot compose conf/: {describe_config_error(error)}") from error
+
+
+def render_params(cfg: DictConfig) -> str:
+    """The text of ``params.yaml`` for a composed config: resolved YAML, as DVC writes it."""
+    cfg = cfg.copy()
+    try:
+        OmegaConf.resolve(cfg)
+    except Exception as error:
+        raise ConfigError(f"cannot resolve the config: {describe_config_error(error)}") from error
+    return OmegaConf.to_yaml(cfg)
+
+
+def validate_config(raw: Any, source: str) -> DictConfig:
+    """Merge a plain config into the typed schema; a ConfigError names the key and the fix."""
+    try:
+        cfg = OmegaConf.merge(OmegaConf.structured(BucleConfig), raw)
+        model = cfg.get("model")
+        schema = _model_schema(model)
+        if schema is not None:
+            cfg.model = OmegaConf.merge(OmegaConf.structured(schema), model)
+        OmegaConf.resolve(cfg)
+        _require_values(cfg)
+    except ConfigError:
+        raise
+    except Exception as error:
+        raise ConfigError(
+            f"{source}: {describe_config_error(error)}; fix conf/ and run `bucle params`"
+        ) from error
+    return cfg
+
+
+def load_params(path: Path) -> DictConfig:
+    """Read and validate ``params.yaml`` (the config every ``bucle stage`` runs with)."""
+    if not path.is_file():
+        raise ConfigError(f"{path} does not exist; write it with `bucle params`")
+    try:
+        raw = OmegaConf.load(path)
+    except Exception as error:
+        raise ConfigError(f"{path} is not valid YAML: {describe_config_error(error)}") from error
+    return validate_config(raw, str(path))
+
+
+def describe_config_error(error: BaseException) -> str:
+    """Hydra and OmegaConf errors as one line: the innermost message plus the key's path."""
+    chain = [error]
+    while chain[-1].__cause__ is not None:
+        chain.append(chain[-1].__cause__)
+    texts = [(getattr(item, "msg", None) or str(item)).strip() for item in chain]
+    innermost = chain[-1]
+    first = " ".join(texts[-1].splitlines()[0].split()) if texts[-1] else repr(innermost)
+    full_key = getattr(innermost, "full_key", None)
+    if full_key and full_key not in first:
+        first = f"{full_key}: {first}"
+    for text in texts:
+        if "Available options in" in text:
+            first += "; available: " + ", ".join(_available_options(text))
+        if "To append to your config use" in text:
+            hint = text.split("To append to your config use", 1)[1].split()[0]
+            first += f"; to add a new key use {hint}"
+    return first
+
+
+def _available_options(text: str) -> list[str]:
+    """The options Hydra lists after 'Available options in ...', without schema nodes."""
+    lines = text.split("Available options in", 1)[1].splitlines()[1:]
+    options = []
+    for line in lines:
+        if not line.startswith(("\t", " ")):
+            break
+        option = line.strip()
+        if option and not option.endswith("_schema"):
+            options.append(option)
+    return options
+
+
+def _model_schema(model: Any) -> type | None:
+    if not isinstance(model, DictConfig) or "_target_" not in model:
+        return None
+    target = model.get("_target_")
+    for schema in MODEL_SCHEMAS.values():
+        if schema._target_ == target:
+            return schema
+    return None
+
+
+def _require_values(cfg: DictConfig) -> None:
+    """A ``???`` left anywhere is a missing value the user must supply: name it."""
+    missing = sorted(_missing_keys(cfg, ""))
+    if missing:
+        key = missing[0]
+        raise ConfigError(f"{key} is required but not set; set it, e.g. `{key}=...`")
+
+
+def _missing_keys(node: Any, prefix: str) -> list[str]:
+    found: list[str] = []
+    if isinstance(node, DictConfig):
+        for key in node:
+            path = f"{prefix}{key}"
+            if OmegaConf.is_missing(node, key):
+                found.append(path)
+            else:
+                found.extend(_missing_keys(node[key], path + "."))
+    return found

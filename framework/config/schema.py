@@ -1,0 +1,128 @@
+"""Typed schemas of the framework's own config sections, registered in Hydra's ConfigStore.
+
+Hydra merges every composed config into these dataclasses, so a wrong type (``seed=abc``) or an
+unknown key (``features.test_sise=0.3``) fails at composition with the key's full path. Plugin
+sections (``data``, ``validate``, ``tracker``, ``store``, ``registry``, ``hooks``) are open
+mappings here: each plugin's constructor signature is their schema, checked when it is loaded.
+
+This module is imported by Hydra's plugin scan inside DVC's process (see
+``hydra_plugins/bucle_config``), so it imports nothing but dataclasses, omegaconf and hydra.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import MISSING
+
+#: Keys of the ``data`` section that the framework reads; every other key is a source option.
+DATA_FRAMEWORK_KEYS = ("name", "target")
+
+
+@dataclass
+class PathsConfig:
+    """Where stages read and write. Everything else interpolates these."""
+
+    work: str = "."
+    state: str = ".bucle"
+    data: str = "${paths.work}/data"
+    models: str = "${paths.work}/models"
+    reports: str = "${paths.work}/reports"
+
+
+@dataclass
+class QuarantineConfig:
+    """What the ``validate`` stage does with rows that break a check."""
+
+    max_bad_share: float = 0.05
+
+
+@dataclass
+class FeaturesConfig:
+    """Derived columns and the train/test split made by the ``featurize`` stage."""
+
+    derived: dict[str, str] = field(default_factory=dict)
+    exclude: list[str] = field(default_factory=list)
+    test_size: float = 0.2
+    stratify: bool = True
+
+
+@dataclass
+class EvaluateConfig:
+    """Metrics and the gate a model must pass before the ``candidate`` alias moves to it."""
+
+    positive_label: Any = None
+    gate: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class LogregSchema:
+    _target_: str = "sklearn.linear_model.LogisticRegression"
+    C: float = 1.0
+    penalty: str = "l2"
+    max_iter: int = 1000
+    class_weight: Any = None
+    random_state: int = 0
+
+
+@dataclass
+class RandomForestSchema:
+    _target_: str = "sklearn.ensemble.RandomForestClassifier"
+    n_estimators: int = 200
+    max_depth: Any = None
+    min_samples_leaf: int = 1
+    max_features: Any = "sqrt"
+    class_weight: Any = None
+    n_jobs: int = 1
+    random_state: int = 0
+
+
+@dataclass
+class HistGradientBoostingSchema:
+    _target_: str = "sklearn.ensemble.HistGradientBoostingClassifier"
+    learning_rate: float = 0.1
+    max_iter: int = 200
+    max_leaf_nodes: int = 31
+    max_depth: Any = None
+    l2_regularization: float = 0.0
+    early_stopping: bool = False
+    class_weight: Any = None
+    random_state: int = 0
+
+
+@dataclass
+class BucleConfig:
+    """The whole resolved config of one run."""
+
+    project: str = "churn"
+    seed: int = 42
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    data: dict[str, Any] = MISSING
+    validate: dict[str, Any] = field(default_factory=dict)
+    quarantine: QuarantineConfig = field(default_factory=QuarantineConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    model: Any = MISSING
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    tracker: dict[str, Any] = field(default_factory=dict)
+    store: dict[str, Any] = MISSING
+    registry: dict[str, Any] = MISSING
+    hooks: dict[str, Any] = field(default_factory=dict)
+
+
+#: Schemas of the ``model`` group's options, by ConfigStore name.
+MODEL_SCHEMAS = {
+    "logreg_schema": LogregSchema,
+    "random_forest_schema": RandomForestSchema,
+    "hist_gradient_boosting_schema": HistGradientBoostingSchema,
+}
+
+
+def register_configs() -> None:
+    """Store the schemas in Hydra's ConfigStore; safe to call any number of times."""
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    store.store(name="bucle_schema", node=BucleConfig)
+    for name, schema in MODEL_SCHEMAS.items():
+        store.store(group="model", name=name, node=schema)

@@ -1,0 +1,35 @@
+"""One exception hierarchy: every message names the thing, the bad value and the fix.
+
+The CLI prints a :class:`BucleError` as one line on stderr and exits with its ``exit_code``;
+anything else is a bug and keeps its traceback.
+"""
+
+
+class BucleError(Exception):
+    """Base of every error Bucle reports to a user as one line."""
+
+    exit_code = 1
+
+
+class ConfigError(BucleError):
+    """A config key, value or override is wrong (exit code 2)."""
+
+    exit_code = 2
+
+
+class PluginError(BucleError):
+    """A plugin is unknown, misconfigured, fails to import or breaks the hook contract."""
+
+    exit_code = 2
+
+
+class DataError(BucleError):
+    """The data does not fit what the config says (a missing target column, too many bad rows)."""
+
+
+class ArtifactError(BucleError):
+    """An artifact is missing, corrupt (sha256 mismatch) or holds a type we do not trust."""
+
+
+class StageError(BucleError):
+    """A pipeline stage cannot run: an input is missing or a stage name is unknown."""

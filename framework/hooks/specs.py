@@ -1,0 +1,282 @@
+"""Every hook a Bucle plugin may implement: the whole plugin contract in one file.
+
+A plugin is a class. Bucle builds it with its config options as keyword arguments and registers
+the instance, so hook implementations are methods decorated with ``@framework.hookimpl``. Hooks
+are called with keyword arguments only; an implementation may accept any subset of a spec's
+arguments, in any order.
+
+Roles and how many plugins of each are active:
+
+- "one" roles (source, store, registry) use ``firstresult`` hooks. The host registers exactly the
+  one plugin the config names, so its answer is the answer.
+- "many" roles (validator, tracker, and hooks-only plugins) use broadcast hooks: every active
+  plugin is called and the results are collected in a list.
+
+Specs are grouped in the order they fire during a run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from framework.hooks.markers import hookspec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from framework.pipeline.context import RunContext
+    from framework.records import CheckResult, ModelVersion, RunInfo, RunRecord
+
+
+# ---------------------------------------------------------------------------------------------
+# Pipeline lifecycle (any plugin)
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def before_stage(stage: str, context: RunContext) -> None:
+    """Called just before a pipeline stage runs, in ``bucle run`` and in ``bucle stage``.
+
+    :param stage: the stage name, e.g. ``"train"``.
+    :param context: the run's context: resolved config, paths and run id.
+
+    Return value is ignored. Raising aborts the stage (``on_stage_error`` is then called).
+    """
+
+
+@hookspec
+def after_stage(stage: str, context: RunContext, outputs: dict[str, Path]) -> None:
+    """Called after a stage finished without error.
+
+    :param stage: the stage name.
+    :param context: the run's context.
+    :param outputs: the files the stage wrote, by logical name (``{"model": Path(...)}``).
+
+    Return value is ignored.
+    """
+
+
+@hookspec
+def on_stage_error(stage: str, context: RunContext, error: BaseException) -> None:
+    """Called when a stage raised, before the error is reported to the user.
+
+    :param stage: the stage name.
+    :param context: the run's context.
+    :param error: the exception the stage raised.
+
+    Return value is ignored; the error is re-raised after every implementation ran.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Source (role "source", entry-point group ``bucle.sources``, config group ``data``, one active)
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def load_data(seed: int) -> pd.DataFrame:
+    """Called by the ``ingest`` stage to read the raw table.
+
+    :param seed: the run's seed, for sources that generate or sample data.
+
+    Return a ``pandas.DataFrame`` holding the target column named by ``data.target`` and every
+    feature column, one row per example. The first non-None result is used.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Validator (role "validator", group ``bucle.validators``, config group ``validate``, many)
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def validate_data(frame: pd.DataFrame, target: str) -> list[CheckResult]:
+    """Called by the ``validate`` stage with the ingested table.
+
+    :param frame: the raw table; do not modify it.
+    :param target: the name of the target column.
+
+    Return a list of :class:`framework.records.CheckResult`, one per check run (passed ones
+    included, so reports show what was checked). Every validator is called; the stage
+    quarantines the union of failed rows and fails past ``quarantine.max_bad_share``.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Tracker (role "tracker", group ``bucle.trackers``, config group ``tracker``, many)
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def start_run(run: RunInfo) -> None:
+    """Called once when a run starts, before any other tracker hook for that run.
+
+    :param run: the run's id, project name, start time and tags.
+
+    Return value is ignored.
+    """
+
+
+@hookspec
+def log_params(run_id: str, params: dict[str, Any]) -> None:
+    """Called with the run's resolved config flattened to dotted keys (``model.C``).
+
+    :param run_id: the run's id.
+    :param params: scalar values by dotted key.
+
+    Return value is ignored.
+    """
+
+
+@hookspec
+def log_metrics(run_id: str, metrics: dict[str, float]) -> None:
+    """Called with metrics as stages produce them (validation shares, evaluation scores).
+
+    :param run_id: the run's id.
+    :param metrics: float values by name; a later call with the same name overwrites.
+
+    Return value is ignored.
+    """
+
+
+@hookspec
+def log_artifact(run_id: str, name: str, path: Path, sha256: str) -> None:
+    """Called for every file a run produced (model, metrics, reports, plots).
+
+    :param run_id: the run's id.
+    :param name: the artifact's logical name, e.g. ``"model"`` or ``"metrics"``.
+    :param path: where the file is now; copy it if you need to keep it.
+    :param sha256: the file's content hash.
+
+    Return value is ignored.
+    """
+
+
+@hookspec
+def end_run(run_id: str, status: str, manifest: dict[str, Any]) -> None:
+    """Called once when a run ends, successfully or not.
+
+    :param run_id: the run's id.
+    :param status: ``"finished"`` or ``"failed"``.
+    :param manifest: everything needed to reproduce the run: resolved config, git commit and
+        dirty flag, content hashes of inputs and outputs, Python and package versions, start and
+        end times, status and, for a failed run, the error.
+
+    Return value is ignored.
+    """
+
+
+@hookspec(firstresult=True)
+def list_runs(project: str | None, limit: int) -> list[RunRecord] | None:
+    """Called by ``bucle runs list``: the newest runs first.
+
+    :param project: only runs of this project, or every run when None.
+    :param limit: at most this many runs.
+
+    Return a list of :class:`framework.records.RunRecord`, or None when this tracker cannot be
+    queried. The first non-None result is used.
+    """
+
+
+@hookspec(firstresult=True)
+def get_run(run_id: str) -> RunRecord | None:
+    """Called by ``bucle runs show``, ``compare`` and ``reproduce``.
+
+    :param run_id: the run's id (a unique prefix is accepted by the built-in tracker).
+
+    Return the :class:`framework.records.RunRecord`, or None when unknown. The first non-None
+    result is used.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Artifact store (role "store", group ``bucle.stores``, config group ``store``, one active)
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def put_artifact(path: Path, sha256: str) -> str:
+    """Called to keep a file, addressed by its content.
+
+    :param path: the file to store.
+    :param sha256: its content hash, computed by the caller.
+
+    Return a URI the store can resolve again. Storing the same content twice must be cheap and
+    return the same URI. The first non-None result is used.
+    """
+
+
+@hookspec(firstresult=True)
+def get_artifact(sha256: str) -> Path:
+    """Called to read a stored artifact back.
+
+    :param sha256: the content hash it was stored under.
+
+    Return a local path to a file whose sha256 has been checked; raise
+    :class:`framework.errors.ArtifactError` when it is missing or corrupt. The first non-None
+    result is used.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Model registry (role "registry", group ``bucle.registries``, config group ``registry``, one)
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def register_model(
+    name: str, sha256: str, run_id: str, lineage: dict[str, Any], metrics: dict[str, float]
+) -> ModelVersion:
+    """Called by the ``register`` stage to record a model version.
+
+    :param name: the registered model's name (the project name).
+    :param sha256: the model artifact's content hash (already in the store).
+    :param run_id: the run that produced it.
+    :param lineage: git commit, config hash, data hash and anything else that traces it.
+    :param metrics: its evaluation metrics.
+
+    Return the :class:`framework.records.ModelVersion`. Registering an artifact that is
+    already registered under ``name`` returns the existing version unchanged. The first non-None
+    result is used.
+    """
+
+
+@hookspec(firstresult=True)
+def get_model_version(name: str, version: int) -> ModelVersion | None:
+    """Return one version of a registered model, or None when it does not exist."""
+
+
+@hookspec(firstresult=True)
+def list_model_versions(name: str | None) -> list[ModelVersion]:
+    """Return every version of ``name`` (or of every model when None), newest first."""
+
+
+@hookspec(firstresult=True)
+def set_model_alias(name: str, alias: str, version: int) -> ModelVersion:
+    """Point ``alias`` (``production``, ``candidate``, ``staging``) of ``name`` at ``version``.
+
+    Return the version the alias now points at. The first non-None result is used.
+    """
+
+
+@hookspec(firstresult=True)
+def get_model_alias(name: str, alias: str) -> ModelVersion | None:
+    """Return the version ``alias`` of ``name`` points at, or None when the alias is unset."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Model events (any plugin)
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def on_model_registered(version: ModelVersion, context: RunContext, promoted: bool) -> None:
+    """Called after the ``register`` stage recorded a model version.
+
+    :param version: the registered version (aliases as they are now).
+    :param context: the run's context.
+    :param promoted: True when the gate passed and the ``candidate`` alias moved to it.
+
+    Return value is ignored.
+    """

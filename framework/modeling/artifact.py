@@ -1,0 +1,86 @@
+"""Save and load model artifacts with skops: never pickle, and only types we trust.
+
+The trusted types are fixed here, never read from the artifact: loading a file that asks for
+anything else is refused with the type's name. Every load checks the sha256 when one is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from framework.errors import ArtifactError
+from framework.files import sha256_file, write_with
+from framework.modeling.schema import FeatureSchema
+
+FORMAT_VERSION = 1
+
+#: Types skops does not trust by default that a Bucle model legitimately holds.
+TRUSTED_TYPES = (
+    "numpy.dtype",
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+)
+
+
+@dataclass
+class ModelBundle:
+    """A fitted pipeline with the feature schema it was trained on."""
+
+    pipeline: Any
+    schema: FeatureSchema
+
+
+def save_model(path: Path, bundle: ModelBundle) -> str:
+    """Write the bundle atomically with skops; returns the file's sha256."""
+    import skops.io as sio
+
+    payload = {
+        "format": FORMAT_VERSION,
+        "schema": bundle.schema.to_dict(),
+        "pipeline": bundle.pipeline,
+    }
+    write_with(path, lambda temporary: sio.dump(payload, temporary))
+    return sha256_file(path)
+
+
+def load_model(path: Path, sha256: str | None = None) -> ModelBundle:
+    """Load a bundle, refusing a wrong hash, a corrupt file or an untrusted type."""
+    import skops.io as sio
+
+    path = Path(path)
+    if not path.is_file():
+        raise ArtifactError(f"model artifact {path} does not exist; run the train stage")
+    if sha256 is not None:
+        actual = sha256_file(path)
+        if actual != sha256:
+            raise ArtifactError(
+                f"model artifact {path} has sha256 {actual[:12]}…, expected {sha256[:12]}…; "
+                "it was modified or corrupted — re-register the model or restore the file"
+            )
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as error:
+        raise ArtifactError(
+            f"model artifact {path} is not a readable skops file ({type(error).__name__}); "
+            "re-run the train stage"
+        ) from error
+    refused = [name for name in untrusted if name not in TRUSTED_TYPES]
+    if refused:
+        raise ArtifactError(
+            f"model artifact {path} holds type(s) Bucle does not trust: {', '.join(refused)}; "
+            "refusing to load it"
+        )
+    try:
+        payload = sio.load(path, trusted=list(untrusted))
+    except Exception as error:
+        raise ArtifactError(
+            f"model artifact {path} cannot be loaded: {type(error).__name__}: {error}"
+        ) from error
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
+        raise ArtifactError(
+            f"model artifact {path} is not a Bucle model (format {FORMAT_VERSION}); "
+            "re-run the train stage"
+        )
+    return ModelBundle(payload["pipeline"], FeatureSchema.from_dict(payload["schema"]))

@@ -1,0 +1,1 @@
+"""plugins trackers package."""

@@ -1,0 +1,148 @@
+"""The ``local`` tracker: runs, params, metrics, artifacts and manifests in one sqlite file.
+
+It answers ``bucle runs list/show/compare/reproduce`` too. Artifacts are recorded by path and
+sha256; the files themselves stay where the run wrote them (the store keeps models).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from framework import hookimpl
+from framework.errors import BucleError
+from framework.records import RunInfo, RunRecord
+from framework.sqlite import connect
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    project TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    tags TEXT NOT NULL DEFAULT '{}',
+    manifest TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS params (
+    run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT, PRIMARY KEY (run_id, key)
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id TEXT NOT NULL, key TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (run_id, key)
+);
+CREATE TABLE IF NOT EXISTS artifacts (
+    run_id TEXT NOT NULL, name TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL,
+    PRIMARY KEY (run_id, name)
+);
+"""
+
+
+class LocalTracker:
+    """Tracks runs in a sqlite file (``tracker.local.path``)."""
+
+    def __init__(self, path: str = ".bucle/tracking.db") -> None:
+        self.path = Path(path)
+
+    def _db(self) -> Any:
+        return connect(self.path, SCHEMA)
+
+    @hookimpl
+    def start_run(self, run: RunInfo) -> None:
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO runs (run_id, project, status, started_at, tags) "
+                "VALUES (?, ?, 'running', ?, ?)",
+                (run.run_id, run.project, run.started_at, json.dumps(run.tags)),
+            )
+
+    @hookimpl
+    def log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        with self._db() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO params VALUES (?, ?, ?)",
+                [(run_id, key, json.dumps(value, default=str)) for key, value in params.items()],
+            )
+
+    @hookimpl
+    def log_metrics(self, run_id: str, metrics: dict[str, float]) -> None:
+        with self._db() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?)",
+                [(run_id, key, float(value)) for key, value in metrics.items()],
+            )
+
+    @hookimpl
+    def log_artifact(self, run_id: str, name: str, path: Path, sha256: str) -> None:
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?, ?)",
+                (run_id, name, str(path), sha256),
+            )
+
+    @hookimpl
+    def end_run(self, run_id: str, status: str, manifest: dict[str, Any]) -> None:
+        with self._db() as db:
+            db.execute(
+                "UPDATE runs SET status = ?, ended_at = ?, manifest = ? WHERE run_id = ?",
+                (status, manifest.get("ended_at"), json.dumps(manifest, default=str), run_id),
+            )
+
+    @hookimpl
+    def list_runs(self, project: str | None, limit: int) -> list[RunRecord]:
+        if not self.path.exists():
+            return []
+        with self._db() as db:
+            query = "SELECT run_id FROM runs"
+            args: tuple = ()
+            if project:
+                query += " WHERE project = ?"
+                args = (project,)
+            query += " ORDER BY started_at DESC, run_id DESC LIMIT ?"
+            ids = [row["run_id"] for row in db.execute(query, (*args, limit))]
+            return [self._record(db, run_id) for run_id in ids]
+
+    @hookimpl
+    def get_run(self, run_id: str) -> RunRecord | None:
+        if not self.path.exists():
+            return None
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT run_id FROM runs WHERE run_id LIKE ? ORDER BY run_id", (f"{run_id}%",)
+            ).fetchall()
+            if len(rows) > 1 and not any(row["run_id"] == run_id for row in rows):
+                matches = ", ".join(row["run_id"] for row in rows[:5])
+                raise BucleError(f"run id prefix '{run_id}' is ambiguous: {matches}")
+            if not rows:
+                return None
+            exact = next((r["run_id"] for r in rows if r["run_id"] == run_id), rows[0]["run_id"])
+            return self._record(db, exact)
+
+    @staticmethod
+    def _record(db: sqlite3.Connection, run_id: str) -> RunRecord:
+        run = db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        params = {
+            row["key"]: json.loads(row["value"])
+            for row in db.execute("SELECT key, value FROM params WHERE run_id = ?", (run_id,))
+        }
+        metrics = {
+            row["key"]: row["value"]
+            for row in db.execute("SELECT key, value FROM metrics WHERE run_id = ?", (run_id,))
+        }
+        artifacts = {
+            row["name"]: row["sha256"]
+            for row in db.execute("SELECT name, sha256 FROM artifacts WHERE run_id = ?", (run_id,))
+        }
+        return RunRecord(
+            run_id=run["run_id"],
+            project=run["project"],
+            status=run["status"],
+            started_at=run["started_at"],
+            ended_at=run["ended_at"],
+            params=params,
+            metrics=metrics,
+            artifacts=artifacts,
+            manifest=json.loads(run["manifest"]),
+            tags=json.loads(run["tags"]),
+        )
