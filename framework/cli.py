@@ -115,7 +115,12 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:
+        # Everything after `run` belongs to Hydra (-m, --cfg job, overrides): argparse stays out.
+        args = argparse.Namespace(command="run", overrides=argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
     try:
         return dispatch(args)
     except BucleError as error:

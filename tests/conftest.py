@@ -1,0 +1,95 @@
+"""Shared fixtures: telemetry off, a throw-away copy of the project in a real git repo, and a way
+to run the real ``bucle`` and ``dvc`` commands in it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+#: What a project needs to run the pipeline: config, pipeline files and the code stages depend on.
+PROJECT_FILES = ("conf", "dvc.yaml", "params.yaml", ".dvc/config", ".dvcignore", ".gitignore")
+CODE_DIRS = ("framework", "plugins")
+
+for key, value in {
+    "DO_NOT_TRACK": "1",
+    "DVC_NO_ANALYTICS": "1",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "GIT_AUTHOR_NAME": "Bucle Tests",
+    "GIT_AUTHOR_EMAIL": "tests@bucle.invalid",
+    "GIT_COMMITTER_NAME": "Bucle Tests",
+    "GIT_COMMITTER_EMAIL": "tests@bucle.invalid",
+}.items():
+    os.environ[key] = value
+os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def run_command(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run a real command (``bucle``, ``dvc``, ``git``) and fail with its output if it fails."""
+    full_env = {**os.environ, **(env or {})}
+    result = subprocess.run(args, cwd=cwd, env=full_env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} exited {result.returncode}\n"
+            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        )
+    return result
+
+
+@pytest.fixture
+def run() -> Callable[..., subprocess.CompletedProcess[str]]:
+    return run_command
+
+
+def copy_project(target: Path, git: bool = True) -> Path:
+    """Copy the bundled example project into ``target``, optionally as a committed git repo."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        destination = target / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, destination)
+        else:
+            shutil.copy2(source, destination)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in CODE_DIRS:
+        shutil.copytree(ROOT / name, target / name, ignore=ignore)
+    if git:
+        run_command(["git", "init", "-q", "-b", "main"], target)
+        run_command(["git", "add", "-A"], target)
+        run_command(["git", "commit", "-q", "-m", "project"], target)
+    return target
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh copy of the example project in a committed git repo; the current directory."""
+    path = copy_project(tmp_path / "project")
+    monkeypatch.setenv("DVC_SITE_CACHE_DIR", str(tmp_path / "dvc-site-cache"))
+    monkeypatch.chdir(path)
+    return path
+
+
+@pytest.fixture
+def small_project(project: Path) -> Path:
+    """The example project with a smaller table, so whole-pipeline tests stay quick."""
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("n_rows: 5000", "n_rows: 1500"))
+    (project / "conf" / "data" / "synthetic_churn.yaml").write_text(
+        (project / "conf" / "data" / "synthetic_churn.yaml")
+        .read_text()
+        .replace("n_rows: 5000", "n_rows: 1500")
+    )
+    run_command(["git", "commit", "-q", "-am", "smaller table"], project)
+    return project

@@ -1,0 +1,151 @@
+"""``bucle run`` end to end through the real CLI: one tracked run, one registered version."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+
+def runs_in(project: Path) -> list[sqlite3.Row]:
+    with sqlite3.connect(project / ".bucle" / "tracking.db") as db:
+        db.row_factory = sqlite3.Row
+        return db.execute("SELECT * FROM runs ORDER BY started_at").fetchall()
+
+
+def output_dir(stderr: str) -> Path:
+    line = next(line for line in stderr.splitlines() if "outputs in" in line)
+    return Path(line.split("outputs in ", 1)[1].strip())
+
+
+def test_bucle_run_tracks_one_run_and_registers_a_candidate(small_project: Path, run) -> None:
+    result = run(["bucle", "run"], small_project)
+    work = output_dir(result.stderr)
+    assert work.is_relative_to(small_project / "outputs" / "runs")
+
+    (tracked,) = runs_in(small_project)
+    assert tracked["status"] == "finished"
+    manifest = json.loads(tracked["manifest"])
+    assert manifest["config"]["model"]["_target_"].endswith("LogisticRegression")
+    assert manifest["git"]["commit"] and len(manifest["git"]["commit"]) == 40
+    assert manifest["git"]["dirty"] is False
+    assert manifest["stages"] == [
+        "ingest",
+        "validate",
+        "featurize",
+        "train",
+        "evaluate",
+        "register",
+    ]
+    assert set(manifest["outputs"]) >= {"model", "metrics", "train", "test", "validated"}
+    assert manifest["outputs"]["model"]["sha256"] and manifest["inputs"]["raw"]["sha256"]
+    assert manifest["packages"]["scikit-learn"]
+
+    registration = json.loads((work / "reports" / "registration.json").read_text())
+    assert registration["version"] == 1
+    assert registration["promoted_to"] == "candidate"
+    assert registration["run_id"] == tracked["run_id"]
+    listing = run(["bucle", "models", "list"], small_project).stdout
+    assert "candidate" in listing and tracked["run_id"] in listing
+
+
+def test_validate_keeps_every_row_it_does_not_quarantine(small_project: Path, run) -> None:
+    work = output_dir(run(["bucle", "run"], small_project).stderr)
+    raw = pd.read_parquet(work / "data" / "raw.parquet")
+    kept = pd.read_parquet(work / "data" / "validated.parquet")
+    quarantined = pd.read_parquet(work / "data" / "quarantine.parquet")
+    report = json.loads((work / "reports" / "validation.json").read_text())
+
+    assert len(raw) == len(kept) + len(quarantined) == report["rows_in"]
+    assert len(quarantined) > 0, "the churn generator injects invalid rows"
+    assert quarantined["_quarantine_reason"].str.len().gt(0).all()
+    duplicated = quarantined["_quarantine_reason"].str.contains("customer_id:unique")
+    assert duplicated.any()
+    assert set(quarantined.loc[duplicated, "customer_id"]) <= set(kept["customer_id"])
+    assert kept["customer_id"].dropna().is_unique
+    assert (kept["age"].dropna() <= 120).all()
+    assert kept["plan"].isin(["basic", "standard", "premium"]).all()
+
+
+def test_a_failing_gate_registers_without_moving_the_candidate(small_project: Path, run) -> None:
+    work = output_dir(run(["bucle", "run", "evaluate.gate.roc_auc=0.999"], small_project).stderr)
+    registration = json.loads((work / "reports" / "registration.json").read_text())
+    assert registration["promoted_to"] is None
+    assert registration["gate"]["roc_auc"]["passed"] is False
+    assert "candidate" not in run(["bucle", "models", "list"], small_project).stdout
+
+
+def test_too_many_bad_rows_fail_in_one_line_and_the_run_is_recorded_failed(
+    small_project: Path, run
+) -> None:
+    result = run(["bucle", "run", "quarantine.max_bad_share=0.0"], small_project, check=False)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("bucle: error:")]
+    assert len(errors) == 1
+    assert "validation failed" in errors[0] and "worst:" in errors[0]
+    assert "Traceback" not in result.stderr
+    (tracked,) = runs_in(small_project)
+    assert tracked["status"] == "failed"
+    assert "validation failed" in json.loads(tracked["manifest"])["error"]
+
+
+def test_a_bad_override_is_one_line_before_anything_runs(small_project: Path, run) -> None:
+    result = run(["bucle", "run", "model.C=abc"], small_project, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "model.C" in result.stderr
+    assert not (small_project / "outputs").exists()
+
+
+@pytest.mark.parametrize("labels", ["binary", "multiclass"])
+def test_run_trains_on_a_table_it_has_never_seen(
+    small_project: Path, run, tmp_path: Path, labels: str
+) -> None:
+    from sklearn.datasets import load_breast_cancer, load_iris
+
+    loader = load_breast_cancer if labels == "binary" else load_iris
+    frame = loader(as_frame=True).frame
+    names = {"binary": ["malignant", "benign"], "multiclass": ["setosa", "versicolor", "virginica"]}
+    frame["label"] = [names[labels][i] for i in frame.pop("target")]
+    frame["site"] = ["north" if i % 3 else "south" for i in range(len(frame))]
+    table = tmp_path / "unseen.csv"
+    frame.to_csv(table, index=False)
+
+    result = run(
+        ["bucle", "run", "data=file", f"data.path={table}", "data.target=label", "project=unseen"],
+        small_project,
+    )
+    metrics = json.loads((output_dir(result.stderr) / "reports" / "metrics.json").read_text())
+    assert metrics["accuracy"] > 0.8
+    assert 0.8 < metrics["roc_auc"] <= 1.0
+    assert "unseen" not in run(["bucle", "models", "list"], small_project).stdout
+
+
+def test_sklearn_source_runs_end_to_end(small_project: Path, run) -> None:
+    result = run(["bucle", "run", "data=sklearn", "data.dataset=wine"], small_project)
+    metrics = json.loads((output_dir(result.stderr) / "reports" / "metrics.json").read_text())
+    assert metrics["accuracy"] > 0.85
+
+
+@pytest.mark.slow
+def test_a_sweep_tracks_every_job(small_project: Path, run) -> None:
+    run(["bucle", "run", "-m", "model=logreg,random_forest", "seed=1,2"], small_project)
+    tracked = runs_in(small_project)
+    assert len(tracked) == 4
+    assert {row["status"] for row in tracked} == {"finished"}
+    combos = {
+        (
+            json.loads(r["manifest"])["config"]["model"]["_target_"].rsplit(".", 1)[1],
+            json.loads(r["manifest"])["config"]["seed"],
+        )
+        for r in tracked
+    }
+    assert combos == {
+        ("LogisticRegression", 1),
+        ("LogisticRegression", 2),
+        ("RandomForestClassifier", 1),
+        ("RandomForestClassifier", 2),
+    }

@@ -1,0 +1,59 @@
+"""``bucle runs list | show | compare | reproduce`` on runs the real pipeline recorded."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+
+def run_ids(project: Path) -> list[str]:
+    with sqlite3.connect(project / ".bucle" / "tracking.db") as db:
+        return [row[0] for row in db.execute("SELECT run_id FROM runs ORDER BY started_at")]
+
+
+def test_list_show_and_compare_runs(small_project: Path, run) -> None:
+    run(["bucle", "run"], small_project)
+    run(["bucle", "run", "model=random_forest", "model.n_estimators=50"], small_project)
+    first, second = run_ids(small_project)
+
+    listing = run(["bucle", "runs", "list"], small_project).stdout
+    assert first in listing and second in listing
+    assert "RandomForestClassifier" in listing and "LogisticRegression" in listing
+
+    shown = run(["bucle", "runs", "show", second], small_project).stdout
+    assert "roc_auc" in shown and "model.n_estimators" in shown and "finished" in shown
+
+    compared = run(["bucle", "runs", "compare", first, second], small_project).stdout
+    assert "model._target_" in compared and "model.n_estimators" in compared
+    assert "seed" not in [line.split()[0] for line in compared.splitlines() if line.strip()]
+
+
+def test_unknown_run_is_one_line(small_project: Path, run) -> None:
+    run(["bucle", "run"], small_project)
+    result = run(["bucle", "runs", "show", "nope"], small_project, check=False)
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip() == "bucle: error: no run 'nope' in the tracker; see `bucle runs list`"
+    )
+
+
+def test_reproduce_reruns_from_the_stored_config_and_matches(small_project: Path, run) -> None:
+    run(["bucle", "run", "seed=3"], small_project)
+    (original,) = run_ids(small_project)
+    # The project's config changes afterwards: reproduce must use the stored config alone.
+    params = small_project / "params.yaml"
+    params.write_text(params.read_text().replace("seed: 42", "seed: 99"))
+
+    result = run(["bucle", "runs", "reproduce", original], small_project)
+    assert "reproduced: every metric matches" in result.stdout
+    assert len(run_ids(small_project)) == 2
+
+
+def test_reproduce_reports_a_mismatch(small_project: Path, run) -> None:
+    run(["bucle", "run"], small_project)
+    (original,) = run_ids(small_project)
+    with sqlite3.connect(small_project / ".bucle" / "tracking.db") as db:
+        db.execute("UPDATE metrics SET value = 0.123 WHERE key = 'roc_auc'")
+    result = run(["bucle", "runs", "reproduce", original], small_project, check=False)
+    assert result.returncode == 1
+    assert "NOT reproduced" in result.stdout

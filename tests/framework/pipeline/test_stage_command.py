@@ -1,0 +1,39 @@
+"""``bucle stage NAME``, as dvc.yaml runs it: stage by stage, one tracked run at register."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+STAGES = ["ingest", "validate", "featurize", "train", "evaluate", "register"]
+
+
+def test_stages_run_one_by_one_and_register_is_idempotent(small_project: Path, run) -> None:
+    for stage in STAGES:
+        run(["bucle", "stage", stage], small_project)
+    first = json.loads((small_project / "reports" / "registration.json").read_text())
+    run(["bucle", "stage", "register"], small_project)
+    again = json.loads((small_project / "reports" / "registration.json").read_text())
+    assert first["version"] == again["version"] == 1
+    assert first["sha256"] == again["sha256"]
+    assert "churn  1" in run(["bucle", "models", "list"], small_project).stdout
+
+    with sqlite3.connect(small_project / ".bucle" / "tracking.db") as db:
+        statuses = [row[0] for row in db.execute("SELECT status FROM runs")]
+    assert statuses == ["finished", "finished"], "each register run records the pipeline run"
+    shown = run(["bucle", "models", "show", "1"], small_project).stdout
+    lineage = json.loads(shown)["lineage"]
+    assert lineage["data_sha256"] and lineage["config_sha256"] and lineage["git_commit"]
+
+
+def test_a_stage_without_its_input_says_which_stage_to_run(small_project: Path, run) -> None:
+    result = run(["bucle", "stage", "train"], small_project, check=False)
+    assert result.returncode == 1
+    assert "run `bucle stage featurize`" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_an_unknown_stage_suggests_the_closest(small_project: Path, run) -> None:
+    result = run(["bucle", "stage", "trian"], small_project, check=False)
+    assert "did you mean 'train'?" in result.stderr

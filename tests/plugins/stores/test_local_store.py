@@ -1,0 +1,43 @@
+"""The local store keeps files by content and refuses corrupted ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from framework.errors import ArtifactError
+from framework.files import sha256_file
+from plugins.stores.local import LocalStore
+
+
+def test_put_then_get_returns_the_same_bytes(tmp_path: Path) -> None:
+    store = LocalStore(root=str(tmp_path / "artifacts"))
+    source = tmp_path / "model.bin"
+    source.write_bytes(b"weights")
+    digest = sha256_file(source)
+    uri = store.put_artifact(path=source, sha256=digest)
+    assert uri == store.put_artifact(path=source, sha256=digest)
+    assert store.get_artifact(sha256=digest).read_bytes() == b"weights"
+
+
+def test_a_corrupted_artifact_is_refused(tmp_path: Path) -> None:
+    store = LocalStore(root=str(tmp_path / "artifacts"))
+    source = tmp_path / "model.bin"
+    source.write_bytes(b"weights")
+    digest = sha256_file(source)
+    stored = store.put_artifact(path=source, sha256=digest)
+    Path(stored.removeprefix("file://")).write_bytes(b"tampered")
+    with pytest.raises(ArtifactError, match="corrupt"):
+        store.get_artifact(sha256=digest)
+    # Storing the good file again repairs it.
+    store.put_artifact(path=source, sha256=digest)
+    assert store.get_artifact(sha256=digest).read_bytes() == b"weights"
+
+
+def test_a_missing_artifact_and_a_bad_digest_are_clear(tmp_path: Path) -> None:
+    store = LocalStore(root=str(tmp_path / "artifacts"))
+    with pytest.raises(ArtifactError, match="not in the store"):
+        store.get_artifact(sha256="0" * 64)
+    with pytest.raises(ArtifactError, match="not a sha256"):
+        store.get_artifact(sha256="../../etc/passwd")

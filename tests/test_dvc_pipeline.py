@@ -1,0 +1,230 @@
+"""End to end under the real ``dvc``: the pipeline in dvc.yaml, its caching, ``dvc exp run -S``
+(conf/ composed inside DVC's process, schema included), plots and a failing stage.
+
+One module-scoped baseline (the example project with a 1500-row table, reproduced once and
+committed with its outputs) is built first; every test that changes something works on its own
+copy of it, so the tests stay independent while the full pipeline runs only once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import sqlite3
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import copy_project, run_command
+
+STAGES = ("ingest", "validate", "featurize", "train", "evaluate", "register")
+UPSTREAM = ("ingest", "validate", "featurize")
+MODEL_STAGES = ("train", "evaluate", "register")
+RUNNING = re.compile(r"^Running stage '([^']+)':", re.MULTILINE)
+SKIPPED = re.compile(r"^Stage '([^']+)' didn't change, skipping$", re.MULTILINE)
+SMALL_ROWS = 1500
+
+
+@dataclass(frozen=True)
+class Baseline:
+    path: Path  # the reproduced and committed project
+    env: dict[str, str]  # extra environment for every command (DVC's site cache in tmp)
+    repro: subprocess.CompletedProcess[str]  # the first `dvc repro`
+    commit: str  # HEAD when the first `dvc repro` ran
+
+
+def shrink(path: Path) -> None:
+    """Use a smaller table in conf/ and params.yaml, so recomposing keeps it small."""
+    for name in ("conf/data/synthetic_churn.yaml", "params.yaml"):
+        file = path / name
+        text = file.read_text()
+        assert "n_rows: 5000" in text, name
+        file.write_text(text.replace("n_rows: 5000", f"n_rows: {SMALL_ROWS}"))
+
+
+def ran(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return RUNNING.findall(result.stdout)
+
+
+def skipped(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return SKIPPED.findall(result.stdout)
+
+
+def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+
+
+def runs(path: Path) -> list[tuple[str, str, dict[str, Any]]]:
+    """(run id, status, manifest) of every tracked run, oldest first."""
+    rows = query(
+        path / ".bucle" / "tracking.db",
+        "SELECT run_id, status, manifest FROM runs ORDER BY started_at, run_id",
+    )
+    return [(run_id, status, json.loads(manifest)) for run_id, status, manifest in rows]
+
+
+def sha256(file: Path) -> str:
+    return hashlib.sha256(file.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> Baseline:
+    root = tmp_path_factory.mktemp("dvc-pipeline")
+    env = {"DVC_SITE_CACHE_DIR": str(root / "dvc-site-cache")}
+    path = copy_project(root / "baseline")
+    shrink(path)
+    run_command(["bucle", "params", "--check"], path, env)
+    run_command(["git", "commit", "-q", "-am", "smaller table"], path, env)
+    commit = run_command(["git", "rev-parse", "HEAD"], path, env).stdout.strip()
+    repro = run_command(["dvc", "repro"], path, env)
+    run_command(["git", "add", "-A"], path, env)
+    run_command(["git", "commit", "-q", "-m", "baseline outputs"], path, env)
+    return Baseline(path=path, env=env, repro=repro, commit=commit)
+
+
+@pytest.fixture
+def workspace(baseline: Baseline, tmp_path: Path) -> Path:
+    """A private copy of the reproduced, committed baseline (git, DVC cache, .bucle/ state)."""
+    return shutil.copytree(baseline.path, tmp_path / "project", symlinks=True)
+
+
+@pytest.mark.slow
+def test_repro_runs_every_stage_and_records_one_run(baseline: Baseline) -> None:
+    path = baseline.path
+    assert ran(baseline.repro) == list(STAGES), baseline.repro.stdout
+
+    metrics = json.loads((path / "reports" / "metrics.json").read_text())
+    assert metrics["roc_auc"] > 0.6, metrics
+
+    versions = query(path / ".bucle" / "registry.db", "SELECT name, version, run_id FROM versions")
+    assert [(name, version) for name, version, _ in versions] == [("churn", 1)]
+    listing = run_command(["bucle", "models", "list"], path, baseline.env).stdout
+    assert re.search(r"^churn\s+1\s", listing, re.MULTILINE), listing
+
+    tracked = runs(path)
+    assert len(tracked) == 1, tracked
+    run_id, status, manifest = tracked[0]
+    assert status == "finished"
+    assert versions[0][2] == run_id  # the version's lineage points at the tracked run
+    assert manifest["run_id"] == run_id
+    assert manifest["git"]["commit"] == baseline.commit
+    config = manifest["config"]
+    assert config["data"]["n_rows"] == SMALL_ROWS
+    assert config["model"]["_target_"] == "sklearn.linear_model.LogisticRegression"
+    assert config["model"]["C"] == 1.0
+    outputs = manifest["outputs"]
+    for name in ("model", "metrics", "train", "test", "validated"):
+        assert name in outputs, sorted(outputs)
+    for entry in outputs.values():
+        assert entry["sha256"] == sha256(path / entry["path"]), entry
+
+    shown = run_command(["bucle", "runs", "show", run_id], path, baseline.env).stdout
+    assert f"run       {run_id}  (finished)" in shown
+    assert baseline.commit in shown
+
+
+@pytest.mark.slow
+def test_second_repro_skips_every_stage(baseline: Baseline, workspace: Path) -> None:
+    again = run_command(["dvc", "repro"], workspace, baseline.env)
+    assert "Running stage" not in again.stdout + again.stderr
+    assert skipped(again) == list(STAGES), again.stdout
+    assert len(runs(workspace)) == 1
+
+
+@pytest.mark.slow
+def test_model_option_change_reruns_only_model_stages(baseline: Baseline, workspace: Path) -> None:
+    run_command(["bucle", "params", "model.C=0.5"], workspace, baseline.env)
+    result = run_command(["dvc", "repro"], workspace, baseline.env)
+    assert ran(result) == list(MODEL_STAGES), result.stdout
+    assert skipped(result) == list(UPSTREAM), result.stdout
+
+    tracked = runs(workspace)
+    assert len(tracked) == 2
+    assert tracked[-1][2]["config"]["model"]["C"] == 0.5
+
+
+@pytest.mark.slow
+def test_exp_run_composes_conf_and_shows_the_experiment(
+    baseline: Baseline, workspace: Path
+) -> None:
+    result = run_command(
+        ["dvc", "exp", "run", "-S", "model=random_forest"], workspace, baseline.env
+    )
+    # DVC composed conf/ to the committed params.yaml except the model: upstream stays cached.
+    assert ran(result) == list(MODEL_STAGES), result.stdout
+    assert skipped(result) == list(UPSTREAM), result.stdout
+    params = (workspace / "params.yaml").read_text()
+    assert "_target_: sklearn.ensemble.RandomForestClassifier" in params
+
+    shown = json.loads(
+        run_command(["dvc", "exp", "show", "--json"], workspace, baseline.env).stdout
+    )
+    experiments = [
+        revision
+        for entry in shown
+        for experiment in entry.get("experiments") or []
+        for revision in experiment["revs"]
+    ]
+    assert len(experiments) == 1, json.dumps(shown)[:2000]
+    data = experiments[0]["data"]
+    model = data["params"]["params.yaml"]["data"]["model"]
+    assert model["_target_"] == "sklearn.ensemble.RandomForestClassifier"
+    metrics = data["metrics"]["reports/metrics.json"]["data"]
+    assert metrics["roc_auc"] > 0.6, metrics
+
+
+@pytest.mark.slow
+def test_exp_run_with_a_wrong_type_fails_with_the_schema_error(
+    baseline: Baseline, workspace: Path
+) -> None:
+    before = (workspace / "params.yaml").read_text()
+    result = run_command(
+        ["dvc", "exp", "run", "-S", "model.C=abc"], workspace, baseline.env, check=False
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "model.C" in output, output
+    assert "'abc'" in output and "could not be converted to Float" in output, output
+    assert "Running stage" not in output
+    assert (workspace / "params.yaml").read_text() == before
+
+
+@pytest.mark.slow
+def test_plots_show_renders_confusion_and_roc(baseline: Baseline, workspace: Path) -> None:
+    result = run_command(["dvc", "plots", "show", "--json"], workspace, baseline.env)
+    payload = json.loads(result.stdout)
+    assert not payload.get("errors"), payload.get("errors")
+    plots = payload["data"]
+    for name in ("confusion", "roc"):
+        key = f"dvc.yaml::reports/plots/{name}.csv"
+        assert key in plots, sorted(plots)
+        (rendered,) = plots[key]
+        assert rendered["type"] == "vega"
+        assert rendered["content"]["data"]["values"], name
+
+
+@pytest.mark.slow
+def test_failing_stage_fails_repro_with_one_line_and_no_traceback(
+    baseline: Baseline, workspace: Path
+) -> None:
+    run_command(["bucle", "params", "quarantine.max_bad_share=0.0"], workspace, baseline.env)
+    result = run_command(["dvc", "repro"], workspace, baseline.env, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "Traceback" not in output, output
+    assert ran(result) == ["validate"], result.stdout
+    failures = [line for line in result.stderr.splitlines() if "validation failed: " in line]
+    assert len(failures) == 1, result.stderr
+    assert re.fullmatch(
+        r"bucle: error: validation failed: .*worst: \w+:\w+ \(\d+ rows?\).*", failures[0]
+    ), failures[0]
+    assert len(runs(workspace)) == 1  # no run recorded for the failed pipeline's model stages
