@@ -1,1 +1,1 @@
-"""framework features package."""
+"""Derived features from safe expressions: one definition for training and serving."""

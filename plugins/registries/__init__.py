@@ -1,1 +1,1 @@
-"""plugins registries package."""
+"""Built-in model registries (entry-point group ``bucle.registries``)."""

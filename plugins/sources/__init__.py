@@ -1,1 +1,1 @@
-"""plugins sources package."""
+"""Built-in data sources (entry-point group ``bucle.sources``)."""

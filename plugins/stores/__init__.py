@@ -1,1 +1,1 @@
-"""plugins stores package."""
+"""Built-in artifact stores (entry-point group ``bucle.stores``)."""

@@ -1,1 +1,1 @@
-"""plugins trackers package."""
+"""Built-in experiment trackers (entry-point group ``bucle.trackers``)."""

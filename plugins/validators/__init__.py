@@ -1,1 +1,1 @@
-"""plugins validators package."""
+"""Built-in data validators (entry-point group ``bucle.validators``)."""
