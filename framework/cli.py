@@ -126,6 +126,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BucleError as error:
         print(f"bucle: error: {error}", file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:
+        # The reader went away (`bucle runs show ID | head`): not an error worth a traceback.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("bucle: interrupted", file=sys.stderr)
         return 130

@@ -204,12 +204,12 @@ def test_plots_show_renders_confusion_and_roc(baseline: Baseline, workspace: Pat
     payload = json.loads(result.stdout)
     assert not payload.get("errors"), payload.get("errors")
     plots = payload["data"]
-    for name in ("confusion", "roc"):
-        key = f"dvc.yaml::reports/plots/{name}.csv"
-        assert key in plots, sorted(plots)
-        (rendered,) = plots[key]
+    assert sorted(plots) == ["reports/plots/confusion.csv", "reports/plots/roc.csv"]
+    for name, template_mark in (("confusion", "rect"), ("roc", "line")):
+        (rendered,) = plots[f"reports/plots/{name}.csv"]
         assert rendered["type"] == "vega"
         assert rendered["content"]["data"]["values"], name
+        assert template_mark in json.dumps(rendered["content"]), name
 
 
 @pytest.mark.slow
@@ -227,4 +227,6 @@ def test_failing_stage_fails_repro_with_one_line_and_no_traceback(
     assert re.fullmatch(
         r"bucle: error: validation failed: .*worst: \w+:\w+ \(\d+ rows?\).*", failures[0]
     ), failures[0]
-    assert len(runs(workspace)) == 1  # no run recorded for the failed pipeline's model stages
+    tracked = runs(workspace)
+    assert [status for _, status, _ in tracked] == ["finished", "failed"]
+    assert "validation failed: " in tracked[-1][2]["error"]
