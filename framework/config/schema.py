@@ -110,11 +110,12 @@ class BucleConfig:
     hooks: dict[str, Any] = field(default_factory=dict)
 
 
-#: Schemas of the ``model`` group's options, by ConfigStore name.
+#: Schemas of the ``model`` group's options, stored as ``schemas/model/<option>`` so that
+#: ``conf/model/<option>.yaml`` lists ``/schemas/model@_here_: <option>`` in its defaults.
 MODEL_SCHEMAS = {
-    "logreg_schema": LogregSchema,
-    "random_forest_schema": RandomForestSchema,
-    "hist_gradient_boosting_schema": HistGradientBoostingSchema,
+    "logreg": LogregSchema,
+    "random_forest": RandomForestSchema,
+    "hist_gradient_boosting": HistGradientBoostingSchema,
 }
 
 
@@ -125,4 +126,4 @@ def register_configs() -> None:
     store = ConfigStore.instance()
     store.store(name="bucle_schema", node=BucleConfig)
     for name, schema in MODEL_SCHEMAS.items():
-        store.store(group="model", name=name, node=schema)
+        store.store(group="schemas/model", name=name, node=schema)
