@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from framework.commands.project import table
 from framework.errors import PluginError
-from framework.hooks.host import ROLES, distribution_of, installed, load_class
+from framework.hooks.host import ROLES, distribution_of, installed, load_class, shadowed
 
 
 def list_plugins() -> int:
@@ -26,5 +26,7 @@ def list_plugins() -> int:
         print(
             "\n".join("  " + line for line in table(rows, ["name", "from", "import"]).split("\n"))
         )
+        for name, dists in shadowed(role).items():
+            print(f"  note: '{name}' is declared by {', '.join(dists)}; the first one is used")
         print()
     return 0

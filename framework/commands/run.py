@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from framework.config.compose import CONFIG_NAME, compose_config, find_conf_dir, validate_config
 from framework.config.schema import register_configs
 from framework.errors import BucleError
+from framework.hooks.host import build_host
 from framework.pipeline.runner import run_pipeline
 
 #: Flags after which Hydra prints something and exits without running the task.
@@ -77,8 +78,8 @@ def run_with_hydra(overrides: list[str]) -> int:
     multirun = any(arg in MULTIRUN_FLAGS for arg in overrides)
     informational = any(arg.split("=")[0] in HYDRA_INFO_FLAGS for arg in overrides)
     if not multirun and not informational:
-        # Fail fast, in one line, on a bad override before Hydra sets up a run directory.
-        validate_config(compose_config(overrides, conf_dir), "config")
+        # Fail fast, in one line, on a bad override or plugin before Hydra makes a run directory.
+        build_host(validate_config(compose_config(overrides, conf_dir), "config"))
 
     task = hydra.main(version_base="1.3", config_path=str(conf_dir), config_name=CONFIG_NAME)(_job)
     saved = sys.argv

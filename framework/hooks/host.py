@@ -102,7 +102,16 @@ def load_class(role: Role, name: str) -> type:
             f"{role.name} plugin '{name}' ({entry_point.value}) is not a class; "
             "point the entry point at the plugin class"
         )
+    _check_hook_names(role, name, plugin_class)
     return plugin_class
+
+
+def shadowed(role: Role) -> dict[str, list[str]]:
+    """Plugin names declared by more than one distribution: only the first one is used."""
+    declared: dict[str, list[str]] = {}
+    for entry_point in entry_points(group=role.group):
+        declared.setdefault(entry_point.name, []).append(distribution_of(entry_point))
+    return {name: dists for name, dists in declared.items() if len(set(dists)) > 1}
 
 
 def build_plugin(role: Role, name: str, options: Mapping[str, Any]) -> object:
@@ -149,11 +158,10 @@ def build_plugin(role: Role, name: str, options: Mapping[str, Any]) -> object:
         if isinstance(error, TypeError) and "()" in str(error):
             raise PluginError(f"{role.name} plugin '{name}': {error}") from error
         raise
-    _check_hook_names(role, name, plugin)
     return plugin
 
 
-def _check_hook_names(role: Role, name: str, plugin: object) -> None:
+def _check_hook_names(role: Role, name: str, plugin: type) -> None:
     """A method marked ``@hookimpl`` must match a spec; a "one" role must answer its hooks."""
     implemented = set()
     for attribute in dir(plugin):

@@ -93,9 +93,45 @@ HALF_STORE = """
         def put_artifact(self, path, sha256):
             return "half://" + sha256
 """
+RECORDER_HOOKS = """
+    import json
+
+    from framework import hookimpl
+
+    class Recorder:
+        def __init__(self, path: str) -> None:
+            self.path = path
+
+        def _write(self, **event):
+            with open(self.path, "a") as handle:
+                handle.write(json.dumps(event) + "\\n")
+
+        @hookimpl
+        def before_stage(self, stage, context):
+            self._write(hook="before_stage", stage=stage, run_id=context.run_id)
+
+        @hookimpl
+        def after_stage(self, stage, outputs):
+            self._write(hook="after_stage", stage=stage, outputs=sorted(outputs))
+
+        @hookimpl
+        def on_stage_error(self, stage, error):
+            self._write(hook="on_stage_error", stage=stage, error=type(error).__name__)
+
+        @hookimpl
+        def on_model_registered(self, version, promoted):
+            self._write(hook="on_model_registered", version=version.version, promoted=promoted)
+"""
 
 #: (distribution, version, {module: source}, {group: {entry point: target}})
 FAKE_DISTRIBUTIONS = [
+    # A lifecycle-only plugin that records every hook call to a file.
+    (
+        "bucle-recorder",
+        "1.0.0",
+        {"recorder_hooks": RECORDER_HOOKS},
+        {"bucle.hooks": {"recorder": "recorder_hooks:Recorder"}},
+    ),
     # A tracker with a required option.
     (
         "bucle-needy-tracker",
@@ -378,3 +414,61 @@ def test_build_host_for_some_roles_registers_only_those(project: Path) -> None:
     host = build_host(cfg, ["tracker", "registry"])
 
     assert registered_names(host) == {"tracker:local", "registry:local"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Lifecycle hooks and what a failed check leaves behind
+# ---------------------------------------------------------------------------------------------
+
+
+def recorded(path: Path) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_a_hooks_plugin_sees_every_stage_and_the_registration(
+    small_project: Path, run, fake_env: dict[str, str], tmp_path: Path
+) -> None:
+    events_file = tmp_path / "events.jsonl"
+    run(["bucle", "run", f"+hooks.recorder.path={events_file}"], small_project, env=fake_env)
+    events = recorded(events_file)
+    stages = ["ingest", "validate", "featurize", "train", "evaluate", "register"]
+    calls = [(e["hook"], e.get("stage")) for e in events if e["hook"] != "on_model_registered"]
+    assert calls == [(hook, s) for s in stages for hook in ("before_stage", "after_stage")]
+    assert next(e for e in events if e["hook"] == "after_stage")["outputs"] == ["raw"]
+    (registered,) = [e for e in events if e["hook"] == "on_model_registered"]
+    assert registered == {"hook": "on_model_registered", "version": 1, "promoted": True}
+    assert len({e["run_id"] for e in events if "run_id" in e}) == 1
+
+
+def test_a_hooks_plugin_hears_about_a_failing_stage(
+    small_project: Path, run, fake_env: dict[str, str], tmp_path: Path
+) -> None:
+    events_file = tmp_path / "events.jsonl"
+    result = run(
+        ["bucle", "run", f"+hooks.recorder.path={events_file}", "quarantine.max_bad_share=0"],
+        small_project,
+        env=fake_env,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert recorded(events_file)[-1] == {
+        "hook": "on_stage_error",
+        "stage": "validate",
+        "error": "DataError",
+    }
+
+
+def test_bucle_plugins_flags_a_misspelt_hook_before_anyone_selects_it(
+    tmp_path: Path, run, fake_env: dict[str, str]
+) -> None:
+    output = run(["bucle", "plugins"], tmp_path, env=fake_env).stdout
+    (typo,) = [line for line in output.splitlines() if line.strip().startswith("typo ")]
+    assert "error:" in typo and "did you mean 'log_metrics'?" in typo
+
+
+def test_a_plugin_mistake_leaves_no_run_directory(project: Path, run) -> None:
+    result = run(["bucle", "run", "+store.rooot=x"], project, check=False)
+    one_line_error(result)
+    assert not (project / "outputs").exists()
