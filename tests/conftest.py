@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -93,3 +94,40 @@ def small_project(project: Path) -> Path:
     )
     run_command(["git", "commit", "-q", "-am", "smaller table"], project)
     return project
+
+
+def add_distribution(
+    site: Path,
+    name: str,
+    version: str,
+    modules: dict[str, str],
+    entry_points: dict[str, dict[str, str]],
+) -> dict[str, str]:
+    """Install distribution ``name`` into ``site`` the way pip lays it out, without pip.
+
+    A module plus a ``dist-info`` with ``METADATA`` and ``entry_points.txt`` on ``PYTHONPATH`` is
+    all ``importlib.metadata`` needs to find a plugin's entry points. Returns the environment
+    that puts ``site`` on ``PYTHONPATH`` for a subprocess.
+    """
+    site.mkdir(parents=True, exist_ok=True)
+    for module, source in modules.items():
+        (site / f"{module}.py").write_text(textwrap.dedent(source))
+    dist_info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    )
+    sections = [
+        "\n".join([f"[{group}]", *(f"{key} = {value}" for key, value in names.items())])
+        for group, names in entry_points.items()
+    ]
+    (dist_info / "entry_points.txt").write_text("\n\n".join(sections) + "\n")
+    # Never leave an empty PYTHONPATH entry: it would put the current directory on sys.path.
+    paths = [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {"PYTHONPATH": os.pathsep.join(paths)}
+
+
+@pytest.fixture(scope="session")
+def install_distribution() -> Callable[..., dict[str, str]]:
+    """``add_distribution`` for tests: fake third-party plugins with real entry points."""
+    return add_distribution

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
-import shutil
 import sqlite3
 import threading
 import tomllib
@@ -25,29 +23,18 @@ EXAMPLE = ROOT / "examples" / "jsonl_tracker"
 MODULE = "bucle_jsonl_tracker"
 
 
-def install_without_pip(site: Path) -> dict[str, str]:
-    """Lay the example out in ``site`` as an installed distribution; return the env to use it."""
-    project = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())["project"]
-    site.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(EXAMPLE / f"{MODULE}.py", site)
-    dist_info = site / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n"
-    )
-    sections = []
-    for group, names in project["entry-points"].items():
-        lines = [f"{name} = {target}" for name, target in names.items()]
-        sections.append("\n".join([f"[{group}]", *lines]))
-    (dist_info / "entry_points.txt").write_text("\n\n".join(sections) + "\n")
-    # Never leave an empty PYTHONPATH entry: it would put the project directory on sys.path.
-    paths = [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]
-    return {"PYTHONPATH": os.pathsep.join(paths)}
-
-
 @pytest.fixture
-def jsonl_env(tmp_path: Path) -> dict[str, str]:
-    return install_without_pip(tmp_path / "site-packages")
+def jsonl_env(tmp_path: Path, install_distribution) -> dict[str, str]:
+    """The example laid out as an installed distribution, from its own pyproject.toml."""
+    project = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())["project"]
+    source = (EXAMPLE / f"{MODULE}.py").read_text()
+    return install_distribution(
+        tmp_path / "site-packages",
+        project["name"],
+        project["version"],
+        {MODULE: source},
+        project["entry-points"],
+    )
 
 
 def read_events(path: Path) -> list[dict]:

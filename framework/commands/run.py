@@ -63,11 +63,22 @@ def _job(cfg: DictConfig) -> dict[str, float]:
     except BucleError as error:
         print(f"bucle: error: {error}", file=sys.stderr)
         raise SystemExit(error.exit_code) from None
-    print(f"run {context.run_id} finished; outputs in {work}", file=sys.stderr)
-    metrics_file = context.layout.metrics
+    metrics = _read_json(context.layout.metrics)
+    registration = _read_json(context.layout.registration)
+    shown = " ".join(f"{k}={metrics[k]:.4f}" for k in ("roc_auc", "f1", "accuracy") if k in metrics)
+    registered = ""
+    if registration:
+        alias = registration["promoted_to"] or "gate failed, no alias"
+        registered = f"; {registration['model']} v{registration['version']} ({alias})"
+    print(f"run {context.run_id} finished: {shown}{registered}", file=sys.stderr)
+    print(f"outputs in {work}", file=sys.stderr)
+    return metrics
+
+
+def _read_json(path: Path) -> dict[str, Any]:
     import json
 
-    return json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def run_with_hydra(overrides: list[str]) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -22,29 +21,6 @@ from framework.hooks.host import ROLES, build_host, installed
 # ---------------------------------------------------------------------------------------------
 # Fake third-party distributions
 # ---------------------------------------------------------------------------------------------
-
-
-def add_distribution(
-    site: Path,
-    name: str,
-    version: str,
-    modules: dict[str, str],
-    entry_points: dict[str, dict[str, str]],
-) -> None:
-    """Install distribution ``name`` into ``site`` the way pip would lay it out, minus pip."""
-    site.mkdir(parents=True, exist_ok=True)
-    for module, source in modules.items():
-        (site / f"{module}.py").write_text(textwrap.dedent(source))
-    dist_info = site / f"{name.replace('-', '_')}-{version}.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-    )
-    sections = [
-        "\n".join([f"[{group}]", *(f"{key} = {value}" for key, value in names.items())])
-        for group, names in entry_points.items()
-    ]
-    (dist_info / "entry_points.txt").write_text("\n\n".join(sections) + "\n")
 
 
 NEEDY_TRACKER = """
@@ -178,11 +154,11 @@ FAKE_DISTRIBUTIONS = [
 
 
 @pytest.fixture(scope="module")
-def fake_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def fake_site(tmp_path_factory: pytest.TempPathFactory, install_distribution) -> Path:
     """One directory holding every fake distribution above."""
     site = tmp_path_factory.mktemp("site-packages")
     for name, version, modules, entry_points in FAKE_DISTRIBUTIONS:
-        add_distribution(site, name, version, modules, entry_points)
+        install_distribution(site, name, version, modules, entry_points)
     return site
 
 
