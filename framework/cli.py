@@ -22,7 +22,8 @@ EPILOG = """examples:
   bucle stage train                            one stage with params.yaml (what dvc repro runs)
   bucle params                                 recompose params.yaml from conf/
   bucle runs list | show ID | compare A B | reproduce ID
-  bucle models list | show VERSION
+  bucle models list | show VERSION | card VERSION
+  bucle features list | materialize | get ENTITY_ID...
   bucle plugins                                installed plugins per role
 """
 
@@ -109,7 +110,17 @@ def dispatch(args: argparse.Namespace) -> int:
 
         if args.action == "list":
             return models.list_models()
+        if args.action == "card":
+            return models.show_card(args.version)
         return models.show_model(args.version)
+    if args.command == "features":
+        from framework.commands import features
+
+        if args.action == "list":
+            return features.list_features()
+        if args.action == "materialize":
+            return features.materialize()
+        return features.lookup(args.entity_ids)
     build_parser().print_help()
     return 0
 

@@ -16,7 +16,10 @@ class CheckResult:
 
     ``failed_rows`` holds the *positions* (0..n-1) of the rows that break a row-level check; the
     validate stage quarantines them. A dataset-level check (freshness, say) has no rows: when it
-    fails, the stage fails.
+    fails, the stage fails. ``dimension`` files the check under one of the four data-quality
+    dimensions the validate report scores: accuracy (ranges, types, allowed values),
+    completeness (missing values), consistency (cross-column rules, duplicate keys, one spelling
+    per category) and timeliness (freshness).
     """
 
     name: str
@@ -25,6 +28,7 @@ class CheckResult:
     failed_rows: tuple[int, ...] = ()
     detail: str = ""
     level: Literal["row", "dataset"] = "row"
+    dimension: Literal["accuracy", "completeness", "consistency", "timeliness"] = "accuracy"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -36,24 +36,68 @@ class QuarantineConfig:
     """What the ``validate`` stage does with rows that break a check."""
 
     max_bad_share: float = 0.05
+    min_score: float = 0.0
+
+
+@dataclass
+class UndersampleConfig:
+    """Keep only a share of one group's rows in the *training* split (a sampling-bias study)."""
+
+    column: Any = None
+    value: Any = None
+    keep_share: float = 1.0
 
 
 @dataclass
 class FeaturesConfig:
-    """Derived columns and the train/test split made by the ``featurize`` stage."""
+    """Derived columns, the feature store, and the train/test split made by ``featurize``."""
 
     derived: dict[str, str] = field(default_factory=dict)
     exclude: list[str] = field(default_factory=list)
     test_size: float = 0.2
     stratify: bool = True
+    entity: Any = None
+    timestamp: Any = None
+    store: Any = None
+    undersample: UndersampleConfig = field(default_factory=UndersampleConfig)
+
+
+@dataclass
+class BusinessConfig:
+    """Money: the value of each confusion-matrix cell per example, scaled to a population."""
+
+    currency: str = "USD"
+    period: str = "month"
+    population: int = 0
+    tp: float = 0.0
+    fp: float = 0.0
+    fn: float = 0.0
+    tn: float = 0.0
+    matrix: dict[str, dict[str, float]] = field(default_factory=dict)
+    optimize_threshold: bool = False
+
+
+@dataclass
+class ModelCardConfig:
+    """What a model card says beyond the numbers: who owns the model and what it is for."""
+
+    owner: str = ""
+    intended_use: str = ""
+    limitations: str = ""
 
 
 @dataclass
 class EvaluateConfig:
-    """Metrics and the gate a model must pass before the ``candidate`` alias moves to it."""
+    """Metrics for every audience and the gate before the ``candidate`` alias moves."""
 
     positive_label: Any = None
     gate: dict[str, float] = field(default_factory=dict)
+    slices: list[str] = field(default_factory=list)
+    slice_metric: str = "recall"
+    min_slice_size: int = 30
+    slice_gate: dict[str, float] = field(default_factory=dict)
+    business: BusinessConfig = field(default_factory=BusinessConfig)
+    model_card: ModelCardConfig = field(default_factory=ModelCardConfig)
 
 
 @dataclass

@@ -42,6 +42,13 @@ ROLES: dict[str, Role] = {
         Role("tracker", "bucle.trackers", "tracker", True, (), ()),
         Role("store", "bucle.stores", "store", False, ("put_artifact", "get_artifact")),
         Role(
+            "feature_store",
+            "bucle.feature_stores",
+            "features.store",
+            False,
+            ("write_features", "get_historical_features", "get_online_features"),
+        ),
+        Role(
             "registry",
             "bucle.registries",
             "registry",
@@ -186,7 +193,7 @@ def _check_hook_names(role: Role, name: str, plugin: type) -> None:
 
 def selected(role: Role, cfg: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The plugins of ``role`` a resolved config selects, with their options."""
-    section = cfg.get(role.section)
+    section = _section(cfg, role.section)
     if section is None:
         return {}
     section = _plain(section)
@@ -255,6 +262,16 @@ def build_host(cfg: Mapping[str, Any], roles: Iterable[str] | None = None) -> Pl
         for name, options in selected(role, cfg).items():
             host.add(role, name, build_plugin(role, name, options))
     return host
+
+
+def _section(cfg: Mapping[str, Any], dotted: str) -> Any:
+    """``cfg["features"]["store"]`` for ``"features.store"``; None where any part is absent."""
+    node: Any = cfg
+    for part in dotted.split("."):
+        if node is None or not hasattr(node, "get"):
+            return None
+        node = node.get(part)
+    return node
 
 
 def _plain(value: Any) -> Any:

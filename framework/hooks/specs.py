@@ -104,6 +104,66 @@ def validate_data(frame: pd.DataFrame, target: str) -> list[CheckResult]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Feature store (role "feature_store", group ``bucle.feature_stores``, config ``features.store``,
+# one active; none when ``features.store`` is null)
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def write_features(frame: pd.DataFrame, entity: str, timestamp: str) -> int:
+    """Called by ``featurize`` and ``bucle features materialize`` with a computed feature table.
+
+    :param frame: one row per entity and event, holding ``entity``, ``timestamp`` and features.
+    :param entity: the entity key column (``features.entity``), e.g. ``customer_id``.
+    :param timestamp: the event-time column (``features.timestamp``).
+
+    Append the rows to the offline store, keyed by entity and event timestamp (a row already
+    stored for the same key is replaced, so materialising twice is harmless), and update the
+    online store with the latest row per entity. Return the number of rows written. The first
+    non-None result is used.
+    """
+
+
+@hookspec(firstresult=True)
+def get_historical_features(
+    entities: pd.DataFrame, entity: str, timestamp: str, features: list[str] | None
+) -> pd.DataFrame:
+    """Point-in-time correct retrieval for training sets.
+
+    :param entities: rows of (``entity``, ``timestamp``) — e.g. labels and when they were known.
+    :param entity: the entity key column name.
+    :param timestamp: the timestamp column name in ``entities``.
+    :param features: the feature columns to fetch, or None for all.
+
+    Return ``entities`` (same rows, same order) with each feature's latest value whose event
+    time is at or before that row's timestamp — never a value from after it; missing when the
+    entity had no value yet. The first non-None result is used.
+    """
+
+
+@hookspec(firstresult=True)
+def get_online_features(entity_ids: list[Any], features: list[str] | None) -> pd.DataFrame:
+    """Serving-time lookup of the latest feature values per entity.
+
+    :param entity_ids: the entity keys to look up.
+    :param features: the feature columns to fetch, or None for all.
+
+    Return one row per requested id, in order, with the entity column first; unknown ids get
+    missing values. The first non-None result is used.
+    """
+
+
+@hookspec(firstresult=True)
+def describe_features() -> dict[str, Any]:
+    """Called by ``bucle features list``: what the store holds.
+
+    Return a JSON-friendly dict with at least ``entity``, ``timestamp``, ``columns``,
+    ``offline_rows``, ``online_entities`` and ``latest_event`` (ISO text or None). The first
+    non-None result is used.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
 # Tracker (role "tracker", group ``bucle.trackers``, config group ``tracker``, many)
 # ---------------------------------------------------------------------------------------------
 

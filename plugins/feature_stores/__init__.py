@@ -1,0 +1,1 @@
+"""Built-in feature stores (entry-point group ``bucle.feature_stores``)."""
