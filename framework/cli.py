@@ -23,6 +23,8 @@ EPILOG = """examples:
   bucle params                                 recompose params.yaml from conf/
   bucle runs list | show ID | compare A B | reproduce ID
   bucle models list | show VERSION | card VERSION
+  bucle models promote VERSION --alias production | rollback
+  bucle serve --port 8000                      the model of serve.alias over HTTP
   bucle features list | materialize | get ENTITY_ID...
   bucle plugins                                installed plugins per role
 """
@@ -73,6 +75,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     models.add_parser("list", help="every version with its aliases and metrics")
     models.add_parser("show", help="one version with its lineage").add_argument("version", type=int)
+    models.add_parser("card", help="the model card (Markdown) of one version").add_argument(
+        "version", type=int
+    )
+    promote = models.add_parser("promote", help="point an alias at a version")
+    promote.add_argument("version", type=int)
+    promote.add_argument(
+        "--alias", default="production", help="production (default), candidate or staging"
+    )
+    rollback = models.add_parser(
+        "rollback", help="return an alias to the version it held before (default production)"
+    )
+    rollback.add_argument("--alias", default="production")
+
+    serve = commands.add_parser(
+        "serve", help="serve the model of serve.alias over HTTP (FastAPI on uvicorn)"
+    )
+    serve.add_argument("--host", default=None, help="address to listen on (serve.host)")
+    serve.add_argument("--port", type=int, default=None, help="TCP port (serve.port)")
+    serve.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. serve.alias=staging")
+
+    features = commands.add_parser("features", help="derived features and the feature store")
+    feature_actions = features.add_subparsers(dest="action", metavar="ACTION", required=True)
+    feature_actions.add_parser("list", help="declared features and what the store holds")
+    feature_actions.add_parser(
+        "materialize", help="compute features from the validated table into the store"
+    )
+    lookup = feature_actions.add_parser("get", help="online lookup: latest features per entity")
+    lookup.add_argument("entity_ids", nargs="+", metavar="ENTITY_ID")
     return parser
 
 
@@ -112,6 +142,12 @@ def dispatch(args: argparse.Namespace) -> int:
             return models.list_models()
         if args.action == "card":
             return models.show_card(args.version)
+        if args.action in ("promote", "rollback"):
+            from framework.commands import aliases
+
+            if args.action == "promote":
+                return aliases.promote(args.version, args.alias)
+            return aliases.rollback(args.alias)
         return models.show_model(args.version)
     if args.command == "features":
         from framework.commands import features
@@ -121,6 +157,10 @@ def dispatch(args: argparse.Namespace) -> int:
         if args.action == "materialize":
             return features.materialize()
         return features.lookup(args.entity_ids)
+    if args.command == "serve":
+        from framework.commands.serve import serve
+
+        return serve(args.overrides, host=args.host, port=args.port)
     build_parser().print_help()
     return 0
 

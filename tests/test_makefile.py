@@ -41,8 +41,9 @@ def test_a_second_run_does_not_reinstall(tmp_path: Path) -> None:
     python.touch()
     stamp = project / ".venv" / ".installed"
     stamp.touch()
-    later = time.time() + 5
-    os.utime(stamp, (later, later))
+    now = time.time()
+    os.utime(project / "pyproject.toml", (now - 60, now - 60))
+    os.utime(stamp, (now, now))
     for target, command in (("run", "dvc repro"), ("test", "pytest")):
         plan = planned(project, target)
         assert "pip install" not in plan and "venv" not in plan.replace(".venv/bin", "")
@@ -55,6 +56,7 @@ def test_editing_pyproject_reinstalls(tmp_path: Path) -> None:
     (project / ".venv" / "bin" / "python").touch()
     stamp = project / ".venv" / ".installed"
     stamp.touch()
-    earlier = time.time() - 60
-    os.utime(stamp, (earlier, earlier))
+    now = time.time()
+    os.utime(stamp, (now - 60, now - 60))
+    os.utime(project / "pyproject.toml", (now, now))
     assert "pip install --quiet -e '.[dev]'" in planned(project, "test")

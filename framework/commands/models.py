@@ -1,8 +1,9 @@
-"""``bucle models list | show``: read registered versions back from the registry."""
+"""``bucle models list | show | card``: read registered versions back from the registry."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from framework.commands.project import project_host, table
 from framework.errors import BucleError
@@ -36,4 +37,21 @@ def show_model(version: int) -> int:
     if found is None:
         raise BucleError(f"model '{cfg.project}' has no version {version}; see `bucle models list`")
     print(json.dumps(found.to_dict(), indent=2, default=str))
+    return 0
+
+
+def show_card(version: int) -> int:
+    """Print a version's model card, read from the artifact store by the hash in its lineage."""
+    cfg, host = project_host("registry", "store")
+    found = host.hook.get_model_version(name=str(cfg.project), version=version)
+    if found is None:
+        raise BucleError(f"model '{cfg.project}' has no version {version}; see `bucle models list`")
+    sha256 = found.lineage.get("model_card_sha256")
+    if not sha256:
+        raise BucleError(
+            f"model '{cfg.project}' version {version} has no model card (it was registered "
+            "before cards existed); re-run the pipeline to register a version with one"
+        )
+    path = host.hook.get_artifact(sha256=sha256)
+    print(Path(path).read_text(encoding="utf-8"), end="")
     return 0

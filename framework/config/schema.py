@@ -101,6 +101,21 @@ class EvaluateConfig:
 
 
 @dataclass
+class ServeConfig:
+    """The inference service started by ``bucle serve``: where it listens, which alias it
+    serves, how much one request may carry, and how often it re-reads the alias and moves the
+    inference log's buffered rows into Parquet."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    alias: str = "production"
+    max_records: int = 1000
+    max_body_bytes: int = 1_000_000
+    poll_seconds: float = 2.0
+    flush_seconds: float = 5.0
+
+
+@dataclass
 class LogregSchema:
     _target_: str = "sklearn.linear_model.LogisticRegression"
     C: float = 1.0
@@ -151,6 +166,7 @@ class BucleConfig:
     tracker: dict[str, Any] = field(default_factory=dict)
     store: dict[str, Any] = MISSING
     registry: dict[str, Any] = MISSING
+    serve: ServeConfig = field(default_factory=ServeConfig)
     hooks: dict[str, Any] = field(default_factory=dict)
 
 

@@ -6,6 +6,7 @@ A project writes ``features.derived`` as name: expression pairs::
       avg_spend: "total_spend / n_orders"
       tenure_days: "days_between(signup_date, last_active_at)"
       big_spender: "where(avg_spend > 100, 1, 0)"
+      age_band: "bucket(age, 30, 45, 60)"
 
 :func:`compute_features` is the one function both training and serving call, so a model never
 sees a feature computed two different ways. The same rule drives the semantics: a feature's
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -55,9 +57,13 @@ FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "hour": (1, 1),
     "days_between": (2, 2),
     "is_missing": (1, 1),
+    "bucket": (2, None),
 }
 # These read dates, so their arguments must be columns: an arithmetic result is never a date.
 DATE_FUNCTIONS = frozenset({"year", "month", "day", "dayofweek", "hour", "days_between"})
+# bucket(x, edge1, edge2, ...): the edges are fixed numbers, so the bands mean the same thing on
+# every row, in training and at serving time; a column as an edge would make them move.
+BUCKET_EXAMPLE = "bucket(age, 30, 45, 60)"
 
 ALLOWED = (
     "allowed: column names, numbers, + - * / // % **, comparisons, and, or, not, "
@@ -146,6 +152,33 @@ class DerivedFeature:
             values = values.astype("float64")  # always a copy: broadcast_to returns a view
             values[~np.isfinite(values)] = np.nan
         return pd.Series(values, index=frame.index, name=self.name)
+
+    def column_kinds(self) -> dict[str, str]:
+        """What each column the expression reads must hold: ``number`` where it is used in
+        arithmetic, else ``datetime`` where a date function reads it, else ``any`` (only tested
+        with ``is_missing``). Serving uses it to say which raw fields a request needs.
+        """
+        uses: dict[str, set[str]] = {column: set() for column in self.columns}
+        read_by_call: set[int] = set()
+        for node in ast.walk(self._tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                read_by_call.add(id(node.func))
+                for argument in node.args:
+                    if isinstance(argument, ast.Name):
+                        read_by_call.add(id(argument))
+                        if node.func.id in DATE_FUNCTIONS:
+                            uses[argument.id].add("datetime")
+                        elif node.func.id == "is_missing":
+                            uses[argument.id].add("any")
+                        else:
+                            uses[argument.id].add("number")
+        for node in ast.walk(self._tree):
+            if isinstance(node, ast.Name) and id(node) not in read_by_call:
+                uses[node.id].add("number")
+        return {
+            column: next(kind for kind in ("number", "datetime", "any") if kind in kinds)
+            for column, kinds in uses.items()
+        }
 
     @property
     def _where(self) -> str:
@@ -285,6 +318,8 @@ def _check_call(node: ast.Call, name: str, expression: str) -> None:
             f"{where}: {expression!r} calls {function}() with {count} argument(s); "
             f"it takes {expected}"
         )
+    if function == "bucket":
+        _check_bucket_edges(node, name, expression)
     if function in DATE_FUNCTIONS:
         for argument in node.args:
             if not isinstance(argument, ast.Name):
@@ -292,6 +327,43 @@ def _check_call(node: ast.Call, name: str, expression: str) -> None:
                     f"{where}: {expression!r} passes {ast.unparse(argument)!r} to {function}(), "
                     "which reads dates; give it a date column name"
                 )
+
+
+def _check_bucket_edges(node: ast.Call, name: str, expression: str) -> None:
+    """bucket()'s edges after the first argument must be number literals, strictly increasing."""
+    where = f"{CONFIG_PATH}.{name}"
+    edges = []
+    for argument in node.args[1:]:
+        edge = bucket_edge(argument)
+        if edge is None:
+            raise ConfigError(
+                f"{where}: {expression!r} passes {ast.unparse(argument)!r} as an edge of "
+                f"bucket(); edges must be numbers in increasing order, like {BUCKET_EXAMPLE}"
+            )
+        edges.append(edge)
+    for lower, upper in itertools.pairwise(edges):
+        if not lower < upper:
+            shown = ", ".join(ast.unparse(argument) for argument in node.args[1:])
+            raise ConfigError(
+                f"{where}: {expression!r} gives bucket() the edges {shown}, which are not "
+                f"strictly increasing; write them in increasing order, like {BUCKET_EXAMPLE}"
+            )
+
+
+def bucket_edge(node: ast.AST) -> float | None:
+    """The number a bucket() edge literal stands for (``30``, ``-2.5``), or None if not one."""
+    sign = 1.0
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        sign = -1.0 if isinstance(node.op, ast.USub) else 1.0
+        node = node.operand
+    if not isinstance(node, ast.Constant):
+        return None
+    value = node.value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(float(value)):
+        return None
+    return sign * float(value)
 
 
 def _describe(node: ast.AST) -> str:
@@ -406,6 +478,13 @@ class _Evaluator:
                 # Read the raw column: a text column can be tested for missing values too.
                 return self.frame[argument.id].isna().to_numpy()
             return np.isnan(self._number(argument))
+        if function == "bucket":
+            value = np.asarray(self._number(node.args[0]), dtype="float64")
+            edges = [bucket_edge(argument) for argument in node.args[1:]]
+            # digitize with right=False: edges[i-1] <= x < edges[i] is band i, so an edge value
+            # starts the band above it (age 30 is in band 1 of bucket(age, 30, 45, 60)).
+            bands = np.digitize(value, edges).astype("float64")
+            return np.where(np.isnan(value), np.nan, bands)
         if function == "where":
             condition, if_true, if_false = node.args
             known, truth = self._condition(condition)

@@ -98,8 +98,11 @@ def validate_data(frame: pd.DataFrame, target: str) -> list[CheckResult]:
     :param target: the name of the target column.
 
     Return a list of :class:`framework.records.CheckResult`, one per check run (passed ones
-    included, so reports show what was checked). Every validator is called; the stage
-    quarantines the union of failed rows and fails past ``quarantine.max_bad_share``.
+    included, so reports show what was checked), each filed under a ``dimension``: accuracy,
+    completeness, consistency or timeliness (any other value is a plugin error). Every
+    validator is called; the stage quarantines the union of failed rows, scores each dimension,
+    and fails past ``quarantine.max_bad_share``, below ``quarantine.min_score``, or on a failed
+    dataset-level check.
     """
 
 
@@ -323,6 +326,20 @@ def set_model_alias(name: str, alias: str, version: int) -> ModelVersion:
 @hookspec(firstresult=True)
 def get_model_alias(name: str, alias: str) -> ModelVersion | None:
     """Return the version ``alias`` of ``name`` points at, or None when the alias is unset."""
+
+
+@hookspec(firstresult=True)
+def get_alias_history(name: str, alias: str) -> list[dict[str, Any]]:
+    """Called by ``bucle models rollback`` to find the version an alias held before.
+
+    :param name: the registered model's name.
+    :param alias: the alias, e.g. ``"production"``.
+
+    Return every time ``alias`` of ``name`` was set, newest first, as dicts with ``version``
+    (int) and ``set_at`` (ISO 8601 text); an empty list when it was never set. A registry that
+    keeps no history returns None, and rollback then asks for an explicit promote. The first
+    non-None result is used.
+    """
 
 
 # ---------------------------------------------------------------------------------------------

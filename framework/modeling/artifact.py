@@ -2,6 +2,11 @@
 
 The trusted types are fixed here, never read from the artifact: loading a file that asks for
 anything else is refused with the type's name. Every load checks the sha256 when one is given.
+
+A bundle carries its decision rule with it: a binary model trained with
+``evaluate.business.optimize_threshold`` predicts the positive class at a probability of at least
+its chosen threshold, and evaluation and serving call :meth:`ModelBundle.predict` so both apply
+the same rule. Bundles saved before thresholds existed load with none (the estimator's predict).
 """
 
 from __future__ import annotations
@@ -26,10 +31,37 @@ TRUSTED_TYPES = (
 
 @dataclass
 class ModelBundle:
-    """A fitted pipeline with the feature schema it was trained on."""
+    """A fitted pipeline, the feature schema it was trained on and its decision threshold.
+
+    ``decision_threshold`` is None for the estimator's own rule (0.5 for a binary model); when
+    set, ``positive_label`` is the class it is about.
+    """
 
     pipeline: Any
     schema: FeatureSchema
+    decision_threshold: float | None = None
+    positive_label: Any = None
+
+    @property
+    def classes(self) -> list[Any]:
+        return [c.item() if hasattr(c, "item") else c for c in self.pipeline.classes_]
+
+    def predict(self, inputs: Any) -> Any:
+        """Predicted classes for prepared inputs, with the bundle's decision threshold."""
+        if self.decision_threshold is None:
+            return self.pipeline.predict(inputs)
+        import numpy as np
+
+        classes = self.classes
+        if len(classes) != 2 or self.positive_label not in classes:
+            raise ArtifactError(
+                f"model has a decision threshold for class {self.positive_label!r} but predicts "
+                f"{classes}; re-run the train stage"
+            )
+        positive = classes.index(self.positive_label)
+        proba = self.pipeline.predict_proba(inputs)[:, positive]
+        chosen = np.where(proba >= self.decision_threshold, positive, 1 - positive)
+        return np.asarray(self.pipeline.classes_)[chosen]
 
 
 def save_model(path: Path, bundle: ModelBundle) -> str:
@@ -40,6 +72,12 @@ def save_model(path: Path, bundle: ModelBundle) -> str:
         "format": FORMAT_VERSION,
         "schema": bundle.schema.to_dict(),
         "pipeline": bundle.pipeline,
+        "decision": {
+            "threshold": None
+            if bundle.decision_threshold is None
+            else float(bundle.decision_threshold),
+            "positive_label": bundle.positive_label,
+        },
     }
     write_with(path, lambda temporary: sio.dump(payload, temporary))
     return sha256_file(path)
@@ -83,4 +121,10 @@ def load_model(path: Path, sha256: str | None = None) -> ModelBundle:
             f"model artifact {path} is not a Bucle model (format {FORMAT_VERSION}); "
             "re-run the train stage"
         )
-    return ModelBundle(payload["pipeline"], FeatureSchema.from_dict(payload["schema"]))
+    decision = payload.get("decision") or {}
+    return ModelBundle(
+        payload["pipeline"],
+        FeatureSchema.from_dict(payload["schema"]),
+        decision.get("threshold"),
+        decision.get("positive_label"),
+    )

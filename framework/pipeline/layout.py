@@ -46,12 +46,20 @@ class Layout:
         return self.data / "test.parquet"
 
     @property
+    def featurize_report(self) -> Path:
+        return self.reports / "featurize.json"
+
+    @property
     def model(self) -> Path:
         return self.models / "model.skops"
 
     @property
     def validation_report(self) -> Path:
         return self.reports / "validation.json"
+
+    @property
+    def validation_html(self) -> Path:
+        return self.reports / "validation.html"
 
     @property
     def metrics(self) -> Path:
@@ -64,6 +72,14 @@ class Layout:
     @property
     def roc_plot(self) -> Path:
         return self.reports / "plots" / "roc.csv"
+
+    @property
+    def slices(self) -> Path:
+        return self.reports / "slices.json"
+
+    @property
+    def model_card(self) -> Path:
+        return self.reports / "model_card.md"
 
     @property
     def registration(self) -> Path:

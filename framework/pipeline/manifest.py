@@ -34,11 +34,15 @@ OUTPUT_FILES = (
     "quarantine",
     "train",
     "test",
+    "featurize_report",
     "model",
     "validation_report",
+    "validation_html",
     "metrics",
+    "slices",
     "confusion_plot",
     "roc_plot",
+    "model_card",
 )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from framework.files import sha256_file
 from framework.pipeline.context import RunContext
 from framework.pipeline.manifest import OUTPUT_FILES, build_manifest
+from framework.quality.score import quality_metrics
 from framework.records import RunInfo
 
 
@@ -50,9 +51,7 @@ def collect_metrics(context: RunContext) -> dict[str, float]:
     metrics: dict[str, float] = {}
     report = context.layout.validation_report
     if report.is_file():
-        data = json.loads(report.read_text())
-        for key in ("rows_in", "rows_quarantined", "bad_share"):
-            metrics[f"validate.{key}"] = float(data[key])
+        metrics.update(quality_metrics(json.loads(report.read_text())))
     if context.layout.metrics.is_file():
         for key, value in json.loads(context.layout.metrics.read_text()).items():
             if isinstance(value, int | float) and not isinstance(value, bool):

@@ -1,4 +1,12 @@
-"""evaluate: score the model on the held-out rows; metrics.json and plot files for DVC.
+"""evaluate: score the model on the held-out rows, for every audience, in files DVC tracks.
+
+- the data scientist: accuracy, precision, recall, F1, ROC AUC (``reports/metrics.json``), the
+  confusion matrix and ROC curve (``reports/plots/``);
+- the domain expert: the same metrics per slice of ``evaluate.slices`` and the worst slice named
+  (``reports/slices.json``; ``slice_worst_<metric>`` in metrics.json);
+- the business: the value per period of the model's decisions, the no-model baseline and the
+  uplift (``business_value*`` in metrics.json), at the decision threshold the model carries
+  (``decision_threshold``).
 
 Binary targets report precision, recall and F1 of the positive class; multiclass targets their
 macro averages, and ROC AUC one-vs-rest, macro-averaged.
@@ -6,54 +14,27 @@ macro averages, and ROC AUC one-vs-rest, macro-averaged.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from framework.errors import ConfigError
-from framework.files import write_json, write_with
+from framework.evaluation.business import (
+    business_metrics,
+    confusion_counts,
+    economics,
+    value_of,
+)
+from framework.evaluation.metrics import plain, positive_label, score
+from framework.evaluation.slices import check_slice_config, slice_report, worst_metrics
+from framework.files import write_json, write_text, write_with
 from framework.modeling.artifact import load_model
 from framework.modeling.schema import prepare_inputs
 from framework.pipeline import tracking
 from framework.pipeline.context import RunContext
 from framework.tables import read_table
 
-
-def positive_label(classes: list[Any], configured: Any) -> Any:
-    """The class binary metrics are about: configured, or the last in sorted order (1, yes)."""
-    if configured is None:
-        return classes[-1]
-    for label in classes:
-        if label == configured or str(label) == str(configured):
-            return label
-    raise ConfigError(
-        f"evaluate.positive_label={configured!r} is not a class of the target; "
-        f"classes: {', '.join(map(str, classes))}"
-    )
-
-
-def score(y_true: Any, y_pred: Any, proba: Any, classes: list[Any], positive: Any) -> dict:
-    from sklearn import metrics
-
-    binary = len(classes) == 2
-    average = "binary" if binary else "macro"
-    extra = {"pos_label": positive} if binary else {}
-    result = {
-        "accuracy": metrics.accuracy_score(y_true, y_pred),
-        "precision": metrics.precision_score(
-            y_true, y_pred, average=average, zero_division=0, **extra
-        ),
-        "recall": metrics.recall_score(y_true, y_pred, average=average, zero_division=0, **extra),
-        "f1": metrics.f1_score(y_true, y_pred, average=average, zero_division=0, **extra),
-    }
-    if len(set(y_true)) == len(classes):
-        if binary:
-            column = classes.index(positive)
-            result["roc_auc"] = metrics.roc_auc_score(y_true == positive, proba[:, column])
-        else:
-            result["roc_auc"] = metrics.roc_auc_score(
-                y_true, proba, multi_class="ovr", average="macro", labels=classes
-            )
-    return {key: float(value) for key, value in result.items()}
+#: The decision threshold of a binary model that keeps the estimator's own rule.
+DEFAULT_THRESHOLD = 0.5
 
 
 def roc_points(y_true: Any, proba: Any, classes: list[Any], positive: Any) -> Any:
@@ -77,26 +58,57 @@ def run(context: RunContext) -> dict[str, Path]:
     import pandas as pd
 
     layout = context.layout
+    evaluate = context.cfg.evaluate
+    check_slice_config(evaluate)
     bundle = load_model(layout.model)
-    schema = bundle.schema
     test = read_table(layout.test)
-    inputs = prepare_inputs(test, schema)
+    inputs = prepare_inputs(test, bundle.schema)
     y_true = test[context.target].to_numpy()
-    y_pred = bundle.pipeline.predict(inputs)
     proba = bundle.pipeline.predict_proba(inputs)
-    classes = [c.item() if hasattr(c, "item") else c for c in bundle.pipeline.classes_]
-    positive = positive_label(classes, context.cfg.evaluate.positive_label)
+    classes = [plain(c) for c in bundle.pipeline.classes_]
+    positive = positive_label(classes, evaluate.positive_label)
+    econ = economics(evaluate.business, classes, positive)
+    y_pred = bundle.predict(inputs)
 
-    metrics = score(y_true, y_pred, proba, classes, positive)
+    metrics: dict[str, Any] = dict(score(y_true, y_pred, proba, classes, positive))
     metrics["n_test"] = len(test)
+    if len(classes) == 2:
+        threshold = bundle.decision_threshold
+        metrics["decision_threshold"] = DEFAULT_THRESHOLD if threshold is None else threshold
+    if econ is not None:
+        metrics.update(business_metrics(y_true, y_pred, econ, positive))
+        if bundle.decision_threshold is not None:
+            # What the estimator's own rule would earn on the same rows, for comparison.
+            default = confusion_counts(y_true, bundle.pipeline.predict(inputs), classes)
+            metrics["business_value_default_threshold"] = value_of(default, econ)["per_period"]
+
+    ranked = list(dict.fromkeys([evaluate.slice_metric, *evaluate.slice_gate]))
+    report = slice_report(
+        test,
+        list(evaluate.slices),
+        y_true,
+        y_pred,
+        proba,
+        classes,
+        positive,
+        evaluate.slice_metric,
+        int(evaluate.min_slice_size),
+        ranked,
+    )
+    metrics.update(worst_metrics(report))
+
     write_json(layout.metrics, metrics)
+    # Not write_json: its sorted keys would put "(missing)" first and the columns out of the
+    # configured order; people read this file top to bottom.
+    write_text(layout.slices, json.dumps(report, indent=2) + "\n")
     confusion = pd.DataFrame({"actual": y_true.astype(str), "predicted": y_pred.astype(str)})
     write_with(layout.confusion_plot, lambda temporary: confusion.to_csv(temporary, index=False))
     roc = roc_points(y_true, proba, classes, positive)
     write_with(layout.roc_plot, lambda temporary: roc.to_csv(temporary, index=False))
-    tracking.log_metrics(context, {k: v for k, v in metrics.items() if k != "n_test"})
+    tracking.log_metrics(context, {k: float(v) for k, v in metrics.items() if k != "n_test"})
     return {
         "metrics": layout.metrics,
+        "slices": layout.slices,
         "confusion_plot": layout.confusion_plot,
         "roc_plot": layout.roc_plot,
     }

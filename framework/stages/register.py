@@ -1,21 +1,34 @@
-"""register: store the model by content, record a version with lineage, gate the candidate.
+"""register: store the model by content, record a version with lineage and a model card, gate.
 
-The ``candidate`` alias moves to the new version only when every gate threshold in
-``evaluate.gate`` passes. This stage also closes the run in the trackers: under ``dvc repro`` it
-is the one stage that sees every upstream output.
+The ``candidate`` alias moves to the new version only when every threshold in ``evaluate.gate``
+passes and, per metric in ``evaluate.slice_gate``, its lowest value over the ranked slices
+(``slice_worst_<metric>`` from the evaluate stage) does too. This stage also closes the run in
+the trackers: under ``dvc repro`` it is the one stage that sees every upstream output.
+
+Every new version gets a model card (``reports/model_card.md``), stored by sha256 in the
+artifact store with the hash in the version's lineage (``model_card_sha256``). The card names
+its version, so the number is worked out before registering: the version that already holds the
+artifact, else one past the newest (registries number versions 1, 2, 3 … per model).
+Registering the same artifact again changes nothing in the registry, and writes that version's
+stored card back to ``reports/model_card.md``.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from framework.errors import ArtifactError, ConfigError
-from framework.files import sha256_file, write_json
+from framework.evaluation.business import CELLS, is_configured
+from framework.evaluation.model_card import CardFacts, render_model_card
+from framework.evaluation.slices import check_slice_config, worst_key
+from framework.files import sha256_file, sha256_text, write_json, write_text
 from framework.pipeline import tracking
 from framework.pipeline.context import RunContext
 from framework.pipeline.manifest import config_hash, git_state
+from framework.records import ModelVersion
 
 CANDIDATE = "candidate"
 
@@ -34,10 +47,124 @@ def check_gate(metrics: dict[str, float], gate: dict[str, float]) -> dict[str, d
     return results
 
 
+def check_slice_gate(
+    metrics: dict[str, Any], gate: dict[str, float], slices: dict[str, Any] | None
+) -> dict[str, dict[str, Any]]:
+    """Each slice-gated metric: its lowest value over the ranked slices, which slice, passed.
+
+    No ranked slice with a value (every slice smaller than ``evaluate.min_slice_size``) is a
+    failure, not a pass: the gate was asked to vouch for every slice and cannot.
+    """
+    results = {}
+    lowest = (slices or {}).get("lowest") or {}
+    for name, minimum in gate.items():
+        value = metrics.get(worst_key(name))
+        entry = lowest.get(name)
+        where = f"{entry['column']}={entry['value']}" if entry else None
+        results[name] = {
+            "value": None if value is None else float(value),
+            "minimum": float(minimum),
+            "passed": value is not None and float(value) >= minimum,
+            "slice": where,
+        }
+    return results
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A report another stage wrote, or None when it is absent or unreadable."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def existing_version(context: RunContext, sha256: str) -> ModelVersion | None:
+    versions = context.host.hook.list_model_versions(name=context.project) or []
+    return next((v for v in versions if v.sha256 == sha256), None)
+
+
+def next_version(context: RunContext) -> int:
+    versions = context.host.hook.list_model_versions(name=context.project) or []
+    return max((v.version for v in versions), default=0) + 1
+
+
+def card_facts(
+    context: RunContext,
+    version: int,
+    aliases: list[str],
+    lineage: dict[str, Any],
+    metrics: dict[str, Any],
+    gate: dict[str, Any],
+    slice_gate: dict[str, Any],
+    promoted: bool,
+) -> CardFacts:
+    """Gather what the card says from the config, the model bundle and the stage reports."""
+    from framework.modeling.artifact import load_model
+
+    cfg, layout = context.cfg, context.layout
+    data = context.config_dict()["data"]
+    business = cfg.evaluate.business
+    economics = None
+    if is_configured(business):
+        economics = {
+            "currency": business.currency,
+            "period": business.period,
+            "population": int(business.population),
+            "optimize_threshold": bool(business.optimize_threshold),
+            "cells": {name: float(business[name]) for name in CELLS} if not business.matrix else {},
+        }
+    card = cfg.evaluate.model_card
+    return CardFacts(
+        name=context.project,
+        version=version,
+        aliases=aliases,
+        owner=str(card.owner),
+        intended_use=str(card.intended_use),
+        limitations=str(card.limitations),
+        source=data,
+        target=context.target,
+        schema=load_model(layout.model).schema.to_dict(),
+        metrics=metrics,
+        gate=gate,
+        slice_gate=slice_gate,
+        promoted=promoted,
+        lineage=lineage,
+        validation=read_json(layout.validation_report),
+        featurize=read_json(layout.reports / "featurize.json"),
+        slices=read_json(layout.slices),
+        business=economics,
+    )
+
+
+def store_card(context: RunContext, text: str) -> str:
+    """Write the card to reports/ and keep it in the artifact store; returns its sha256."""
+    path = write_text(context.layout.model_card, text)
+    sha256 = sha256_text(text)
+    if context.host.hook.put_artifact(path=path, sha256=sha256) is None:
+        raise ArtifactError(f"store plugin '{context.cfg.store.name}' did not store {path}")
+    return sha256
+
+
+def stored_card(context: RunContext, version: ModelVersion) -> str | None:
+    """The card recorded for ``version``, or None when it has none or the store lost it."""
+    sha256 = version.lineage.get("model_card_sha256")
+    if not sha256:
+        return None
+    try:
+        return Path(context.host.hook.get_artifact(sha256=sha256)).read_text(encoding="utf-8")
+    except ArtifactError:
+        return None
+
+
 def run(context: RunContext) -> dict[str, Path]:
     layout = context.layout
+    evaluate = context.cfg.evaluate
+    check_slice_config(evaluate)
     metrics = json.loads(layout.metrics.read_text())
-    gate = check_gate(metrics, dict(context.cfg.evaluate.gate))
+    gate = check_gate(metrics, dict(evaluate.gate))
+    slice_gate = check_slice_gate(metrics, dict(evaluate.slice_gate), read_json(layout.slices))
+    promoted = all(result["passed"] for result in [*gate.values(), *slice_gate.values()])
     sha256 = sha256_file(layout.model)
     uri = context.host.hook.put_artifact(path=layout.model, sha256=sha256)
     if uri is None:
@@ -52,11 +179,48 @@ def run(context: RunContext) -> dict[str, Path]:
         "data_sha256": train_sha,
         "model_target": context.cfg.model.get("_target_"),
     }
-    numeric = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
+    numeric = {
+        k: float(v)
+        for k, v in metrics.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+
+    already = existing_version(context, sha256)
+    if already is None:
+        number = next_version(context)
+        card_lineage = {**lineage, "run_id": context.run_id, "artifact_sha256": sha256}
+        aliases = [CANDIDATE] if promoted else []
+        facts = card_facts(
+            context, number, aliases, card_lineage, metrics, gate, slice_gate, promoted
+        )
+        lineage["model_card_sha256"] = store_card(context, render_model_card(facts))
     version = context.host.hook.register_model(
         name=context.project, sha256=sha256, run_id=context.run_id, lineage=lineage, metrics=numeric
     )
-    promoted = all(result["passed"] for result in gate.values())
+    if already is None and version.version != number:
+        print(
+            f"bucle: warning: the registry numbered {context.project} version {version.version}, "
+            f"not {number}; its model card names version {number}",
+            file=sys.stderr,
+        )
+    if already is not None:
+        card = stored_card(context, already)
+        if card is None:
+            # Registered before model cards existed, or the store lost the card: describe the
+            # version from today's reports, without recording it (a version never changes).
+            card_lineage = {**already.lineage, "run_id": already.run_id, "artifact_sha256": sha256}
+            facts = card_facts(
+                context,
+                already.version,
+                list(already.aliases),
+                card_lineage,
+                metrics,
+                gate,
+                slice_gate,
+                promoted,
+            )
+            card = render_model_card(facts)
+        write_text(layout.model_card, card)
     if promoted:
         version = context.host.hook.set_model_alias(
             name=context.project, alias=CANDIDATE, version=version.version
@@ -70,8 +234,10 @@ def run(context: RunContext) -> dict[str, Path]:
             "sha256": sha256,
             "run_id": version.run_id,
             "gate": gate,
+            "slice_gate": slice_gate,
             "promoted_to": CANDIDATE if promoted else None,
+            "model_card_sha256": version.lineage.get("model_card_sha256"),
         },
     )
     tracking.finish(context, "finished")
-    return {"registration": layout.registration}
+    return {"registration": layout.registration, "model_card": layout.model_card}

@@ -130,6 +130,18 @@ class LocalRegistry:
             ).fetchone()
             return None if row is None else self._version(db, name, row["version"])
 
+    @hookimpl
+    def get_alias_history(self, name: str, alias: str) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT version, set_at FROM alias_history WHERE name = ? AND alias = ? "
+                "ORDER BY rowid DESC",
+                (name, alias),
+            ).fetchall()
+            return [{"version": row["version"], "set_at": row["set_at"]} for row in rows]
+
     @staticmethod
     def _version(db: sqlite3.Connection, name: str, version: int) -> ModelVersion | None:
         row = db.execute(

@@ -13,7 +13,7 @@ Columns (one row per customer, observed at the snapshot date ``as_of``):
   within a day of ``as_of``, so a 30-day freshness check passes)
 - ``region`` (str: north 40%, south 30%, east 20%, west 10%; deliberately imbalanced)
 - ``plan`` (str: basic, standard, premium)
-- ``payment_method`` (str: card, bank_transfer, paypal)
+- ``payment_method`` (str: card, bank_transfer, paypal; paypal is 10% elsewhere, 60% in west)
 - ``age`` (Int64, pandas' nullable integer, 18..90)
 - ``tenure_months`` (int64, whole months from ``signup_date`` to ``as_of``)
 - ``monthly_charges`` (float64, the plan's price plus noise, always > 0)
@@ -23,6 +23,18 @@ Columns (one row per customer, observed at the snapshot date ``as_of``):
 - ``churned`` (int64, 0/1) drawn from a logistic model: short tenure, many support tickets, the
   basic plan, charges above the plan's price and a long time since the last activity all raise
   the odds. About a quarter of customers churn.
+
+The regional pattern (a sampling-bias study, ``conf/experiment/underrepresented_west.yaml``):
+customers in ``west`` churn for a reason of their own. A regional competitor courts established,
+engaged customers who pay with paypal, so there paying with paypal raises the odds a lot and the
+usual warning signs point the other way; elsewhere the payment method does not matter at all::
+
+    west logit = -3.0 + 3.4 * (payment_method == paypal) - (usual logit + 1.6)
+
+A model that can learn interactions (``model=hist_gradient_boosting``) learns west's own rule
+when it sees west's 10% of the rows, and is worst for west when training keeps only a few of
+them: the per-region slices in ``reports/slices.json`` show it. A linear model cannot express a
+rule that holds in one region only, so ``model=logreg`` is weak on west either way.
 
 Missing values: ``missing_share`` of the cells of ``age``, ``monthly_charges``,
 ``payment_method`` and ``region`` are missing (``pd.NA``, NaN or None), independently per cell.
@@ -58,7 +70,13 @@ PLANS = ("basic", "standard", "premium")
 PLAN_SHARES = (0.50, 0.33, 0.17)
 PLAN_PRICES = (29.0, 59.0, 99.0)
 PAYMENT_METHODS = ("card", "bank_transfer", "paypal")
-PAYMENT_SHARES = (0.55, 0.25, 0.20)
+PAYMENT_SHARES = (0.62, 0.28, 0.10)
+
+#: The region with its own churn rule (module docstring), its payment mix and the rule's terms.
+WEST = "west"
+WEST_PAYMENT_SHARES = (0.25, 0.15, 0.60)
+WEST_BASE_LOGIT = -3.0
+WEST_PAYPAL_EFFECT = 3.4
 
 #: The defect kinds injected into invalid rows, in the order they take turns.
 DEFECT_KINDS = (
@@ -124,7 +142,10 @@ def generate_churn_table(
     # --- who the customers are -----------------------------------------------------------
     region = rng.choice(len(REGIONS), size=n, p=REGION_SHARES)
     plan = rng.choice(len(PLANS), size=n, p=PLAN_SHARES)
-    payment = rng.choice(len(PAYMENT_METHODS), size=n, p=PAYMENT_SHARES)
+    in_west = region == REGIONS.index(WEST)
+    # One uniform draw per customer, read against the payment mix of the customer's region.
+    payment_shares = np.where(in_west[:, None], WEST_PAYMENT_SHARES, PAYMENT_SHARES)
+    payment = (rng.random(n)[:, None] >= payment_shares.cumsum(axis=1)[:, :-1]).sum(axis=1)
     age = np.clip(np.rint(rng.normal(45.0, 15.0, size=n)), 18, 90).astype(np.int64)
 
     # --- when they signed up and were last seen --------------------------------------------
@@ -175,6 +196,9 @@ def generate_churn_table(
         + 0.6 * (np.log1p(inactive_days) - 2.6)
         - 0.015 * (age - 45)
     )
+    paypal = payment == PAYMENT_METHODS.index("paypal")
+    west_logit = WEST_BASE_LOGIT + WEST_PAYPAL_EFFECT * paypal - (logit + 1.6)
+    logit = np.where(in_west, west_logit, logit)
     churned = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(np.int64)
 
     id_width = max(6, len(str(n)))

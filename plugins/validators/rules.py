@@ -1,19 +1,37 @@
-"""The built-in ``rules`` validator: per-column rules and a freshness check, declared in config.
+"""The built-in ``rules`` validator: column rules, cross-column rules and freshness, from config.
 
 A project states what its raw table must look like (``validate=rules``)::
 
     columns:
-      customer_id: {type: int, not_null: true, unique: true}
-      age: {type: int, min: 18, max: 120}
-      plan: {allowed: [basic, pro, enterprise]}
+      customer_id: {type: str, not_null: true, unique: true}
+      age: {type: int, min: 18, max: 120, max_missing: 0.10}
+      plan: {allowed: [basic, pro, enterprise], canonical: true}
       signup_date: {type: datetime, min: "2015-01-01"}
+    consistency:
+      active_after_signup: last_active_at >= signup_date
+    keys: [customer_id, signup_date]
     freshness: {column: last_active_at, max_age_days: 3}
 
-Every rule becomes one :class:`~framework.records.CheckResult` named ``"<column>:<rule>"`` whose
-``failed_rows`` are the positions the validate stage quarantines. Each rule checks one thing, so
-a report says precisely what is wrong with a row: ``min``, ``max``, ``allowed`` and ``type``
-ignore missing values (that is ``not_null``'s job), and ``min``/``max`` also ignore values they
-cannot read as a number or date (that is ``type``'s job).
+Every rule becomes one :class:`~framework.records.CheckResult` filed under a data-quality
+dimension:
+
+- accuracy: ``type``, ``min``, ``max``, ``allowed`` (``"<column>:<rule>"``);
+- completeness: ``not_null`` (rows), ``max_missing`` (the column's missing share, a dataset
+  check) and ``"<column>:present"`` when a configured column is absent;
+- consistency: ``unique``, ``canonical`` (one spelling per category), ``"keys:<a>+<b>"`` (a
+  composite key) and ``"consistency:<name>"`` (a cross-column expression);
+- timeliness: ``"freshness:<column>"``.
+
+Row checks' ``failed_rows`` are the positions the validate stage quarantines; dataset checks fail
+the stage. Each rule checks one thing, so a report says precisely what is wrong with a row:
+``min``, ``max``, ``allowed``, ``type``, ``canonical``, ``keys`` and the consistency rules ignore
+missing values (that is ``not_null``'s and ``max_missing``'s job), and ``min``/``max`` also
+ignore values they cannot read as a number or date (that is ``type``'s job).
+
+Consistency rules are written in the expression language of derived features
+(:mod:`framework.features.expressions`), so a team learns one small, safe language. One addition
+for validation: a date column used outside a date function reads as days since 1970-01-01, so
+``last_active_at >= signup_date`` compares dates and ``end - start <= 365`` subtracts them.
 
 pandas is imported inside the methods that use it: ``bucle plugins`` imports this module only to
 list the plugin, and that must stay fast.
@@ -21,17 +39,22 @@ list the plugin, and that must stay fast.
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import datetime as dt
 import difflib
 import math
 import numbers
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from framework import hookimpl
-from framework.errors import ConfigError
+from framework.errors import BucleError, ConfigError
+from framework.features import expressions
+from framework.features.expressions import DerivedFeature, parse_expression
 from framework.records import CheckResult
 
 if TYPE_CHECKING:
@@ -39,7 +62,18 @@ if TYPE_CHECKING:
     import pandas as pd
 
 CONFIG_PATH = "validate.rules"
-RULES = ("allowed", "max", "min", "not_null", "type", "unique")
+RULES = ("allowed", "canonical", "max", "max_missing", "min", "not_null", "type", "unique")
+#: The data-quality dimension each column rule is filed under.
+RULE_DIMENSIONS = {
+    "allowed": "accuracy",
+    "max": "accuracy",
+    "min": "accuracy",
+    "type": "accuracy",
+    "max_missing": "completeness",
+    "not_null": "completeness",
+    "canonical": "consistency",
+    "unique": "consistency",
+}
 TYPES = ("bool", "datetime", "float", "int", "number", "str")
 FRESHNESS_KEYS = ("as_of", "column", "max_age_days")
 
@@ -48,18 +82,23 @@ _BOOL_WORDS = frozenset({"true", "false"})
 
 
 class RulesValidator:
-    """Checks a table against per-column rules and a freshness requirement from config.
+    """Checks a table against column rules, cross-column rules, a key and freshness from config.
 
-    The constructor validates the whole configuration, so a misspelt rule fails when the plugin
-    is built, before any data is read, instead of silently checking nothing.
+    The constructor validates the whole configuration (consistency expressions included), so a
+    misspelt rule fails when the plugin is built, before any data is read, instead of silently
+    checking nothing.
     """
 
     def __init__(
         self,
         columns: Mapping[str, Mapping[str, Any]] | None = None,
+        consistency: Mapping[str, str] | None = None,
+        keys: Sequence[str] | None = None,
         freshness: Mapping[str, Any] | None = None,
     ) -> None:
         self.columns = _parse_columns(_plain(columns))
+        self.consistency = _parse_consistency(_plain(consistency))
+        self.keys = _parse_keys(_plain(keys))
         self.freshness = _parse_freshness(_plain(freshness))
 
     @hookimpl
@@ -72,7 +111,12 @@ class RulesValidator:
                 continue
             series = frame[column]
             for rule, value in rules.items():
-                results.append(_CHECKS[rule](column, series, value))
+                result = _CHECKS[rule](column, series, value)
+                results.append(dataclasses.replace(result, dimension=RULE_DIMENSIONS[rule]))
+        if self.keys:
+            results.append(_check_keys(frame, self.keys))
+        for rule in self.consistency.values():
+            results.append(_check_consistency(frame, rule))
         if self.freshness is not None:
             results.append(_check_freshness(frame, **self.freshness))
         return results
@@ -158,10 +202,17 @@ def _parse_rule(where: str, rule: str, value: Any) -> Any:
                 + _did_you_mean(str(value), TYPES)
             )
         return value
-    if rule in ("not_null", "unique"):
+    if rule in ("canonical", "not_null", "unique"):
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: expected true or false, got {value!r}")
         return value
+    if rule == "max_missing":
+        if not _is_number(value) or not 0 <= value <= 1:
+            raise ConfigError(
+                f"{where}: expected the largest share of missing values allowed, a number from "
+                f"0 to 1 like 0.05, got {value!r}"
+            )
+        return float(value)
     if rule == "allowed":
         if isinstance(value, str | bytes) or not isinstance(value, Sequence) or not value:
             raise ConfigError(
@@ -211,6 +262,58 @@ def _check_bounds(where: str, rules: dict[str, Any]) -> None:
             f"{where}: min ({_show(bounds['min'])}) is above max ({_show(bounds['max'])}); "
             "swap them"
         )
+
+
+def _parse_consistency(consistency: Any) -> dict[str, DerivedFeature]:
+    """Parse every cross-column rule with the derived-features parser, under our config path."""
+    where = f"{CONFIG_PATH}.consistency"
+    if consistency is None:
+        return {}
+    if not isinstance(consistency, Mapping):
+        raise ConfigError(
+            f"{where}: expected a mapping of rule name to expression, got {consistency!r}; "
+            "write it like {active_after_signup: last_active_at >= signup_date}"
+        )
+    rules: dict[str, DerivedFeature] = {}
+    for name, expression in consistency.items():
+        name = str(name)
+        if not name.strip() or ";" in name:
+            raise ConfigError(
+                f"{where}: rule name {name!r} cannot be empty or hold ';' (the quarantine file "
+                "separates the checks a row broke with ';'); rename it like active_after_signup"
+            )
+        try:
+            rules[name] = parse_expression(name, expression)
+        except ConfigError as error:
+            raise ConfigError(_relocate(str(error), name)) from None
+    return rules
+
+
+def _relocate(message: str, name: str) -> str:
+    """An expression error names ``features.derived.<name>``; say where the rule really is."""
+    theirs = f"{expressions.CONFIG_PATH}.{name}"
+    ours = f"{CONFIG_PATH}.consistency.{name}"
+    if message.startswith(theirs):
+        return ours + message[len(theirs) :]
+    return f"{ours}: {message}"
+
+
+def _parse_keys(keys: Any) -> tuple[str, ...]:
+    where = f"{CONFIG_PATH}.keys"
+    if keys is None:
+        return ()
+    if (
+        isinstance(keys, str | bytes)
+        or not isinstance(keys, Sequence)
+        or not all(isinstance(key, str) and key for key in keys)
+    ):
+        raise ConfigError(
+            f"{where}: expected a list of column names like [customer_id, order_date], got {keys!r}"
+        )
+    repeated = sorted({key for key in keys if list(keys).count(key) > 1})
+    if repeated:
+        raise ConfigError(f"{where}: column {repeated[0]!r} is listed twice in {list(keys)}")
+    return tuple(keys)
 
 
 def _parse_freshness(freshness: Any) -> dict[str, Any] | None:
@@ -457,6 +560,87 @@ def _wrong_datetime(series: pd.Series) -> np.ndarray:
     return _as_datetime(series).isna().to_numpy()
 
 
+def _check_max_missing(column: str, series: pd.Series, max_share: float) -> CheckResult:
+    # A dataset check: a column that is mostly empty is a broken feed, not a few bad rows, and
+    # quarantining every row with a gap would throw away the rows the imputer is there for.
+    rows = len(series)
+    missing = int(series.isna().sum())
+    share = missing / rows if rows else 0.0
+    return CheckResult(
+        name=f"{column}:max_missing",
+        passed=share <= max_share,
+        column=column,
+        level="dataset",
+        detail=(f"{_percent(share)} missing ({missing} of {rows} rows), max {_percent(max_share)}"),
+    )
+
+
+def _check_canonical(column: str, series: pd.Series, _: bool) -> CheckResult:
+    """One spelling per category: "North" and " north" are flagged when "north" is commoner.
+
+    Spellings that are equal after stripping whitespace and lower-casing name one category; the
+    most frequent spelling is canonical (ties go to the already-normalised spelling, then to the
+    first in sort order, so the choice never depends on row order). The work is done on the
+    distinct values, not the rows, so a million rows cost one ``value_counts``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    name = f"{column}:canonical"
+    counts = series.value_counts(dropna=True, sort=False)
+    counts = counts[counts > 0]  # a categorical column counts its unused categories as 0
+    is_text = np.array([isinstance(value, str) for value in counts.index], dtype=bool)
+    table = pd.DataFrame(
+        {"spelling": list(counts.index[is_text]), "count": counts.to_numpy()[is_text]}
+    )
+    if table.empty:
+        return CheckResult(name=name, passed=True, column=column, detail="no text values")
+    table["key"] = table["spelling"].str.strip().str.lower()
+    table["normal"] = table["spelling"] == table["key"]
+    table = table.sort_values(
+        ["key", "count", "normal", "spelling"], ascending=[True, False, False, True]
+    )
+    table["canonical"] = table.groupby("key", sort=False)["spelling"].transform("first")
+    variants = table[table["spelling"] != table["canonical"]]
+    if variants.empty:
+        return CheckResult(
+            name=name, passed=True, column=column, detail="one spelling per category"
+        )
+    failed = series.isin(list(variants["spelling"])).to_numpy(dtype=bool)
+    positions = np.flatnonzero(failed)
+    groups = sorted(
+        variants.groupby("canonical", sort=True),
+        key=lambda item: -int(item[1]["count"].sum()),
+    )
+    described = [
+        " and ".join(f"{_show(v)} ({c})" for v, c in zip(g["spelling"], g["count"], strict=True))
+        + f" for {_show(canonical)}"
+        for canonical, g in groups[:3]
+    ]
+    more = f"; and {len(groups) - 3} more categories" if len(groups) > 3 else ""
+    noun = "value spells its category" if len(positions) == 1 else "values spell their category"
+    return CheckResult(
+        name=name,
+        passed=False,
+        column=column,
+        failed_rows=tuple(positions.tolist()),
+        detail=(
+            f"{len(positions)} {noun} differently from the most common spelling: "
+            + "; ".join(described)
+            + more
+        ),
+    )
+
+
+def _percent(share: float) -> str:
+    """A share as a short percentage: 0.072 -> '7.2%', 0.05 -> '5%', never a misleading 0%."""
+    if 0 < share < 0.001:
+        return "<0.1%"
+    if 0.999 < share < 1:
+        return ">99.9%"
+    return f"{share * 100:.1f}".removesuffix(".0") + "%"
+
+
 _TYPE_TESTS = {
     "bool": _wrong_bool,
     "datetime": _wrong_datetime,
@@ -468,7 +652,9 @@ _TYPE_TESTS = {
 
 _CHECKS = {
     "allowed": _check_allowed,
+    "canonical": _check_canonical,
     "max": _check_max,
+    "max_missing": _check_max_missing,
     "min": _check_min,
     "not_null": _check_not_null,
     "type": _check_type,
@@ -492,7 +678,169 @@ def _missing_column(column: str, rules: dict, frame: pd.DataFrame) -> CheckResul
             f"were not checked; the data has {_list_columns(frame)}"
         ),
         level="dataset",
+        dimension="completeness",
     )
+
+
+def _check_keys(frame: pd.DataFrame, keys: tuple[str, ...]) -> CheckResult:
+    """Rows after the first with the same key tuple fail; a key with a missing part is skipped."""
+    name = f"keys:{'+'.join(keys)}"
+    shown = ", ".join(keys)
+    absent = [key for key in keys if key not in frame.columns]
+    if absent:
+        return CheckResult(
+            name=name,
+            passed=False,
+            level="dataset",
+            dimension="consistency",
+            detail=(
+                f"key column {absent[0]!r} is not in the data, so the key ({shown}) was not "
+                f"checked; the data has {_list_columns(frame)}"
+            ),
+        )
+    subset = frame[list(keys)]
+    failed = (subset.duplicated(keep="first") & subset.notna().all(axis=1)).to_numpy()
+    if not failed.any():
+        return CheckResult(
+            name=name, passed=True, dimension="consistency", detail=f"no repeated ({shown})"
+        )
+    positions = failed.nonzero()[0]
+    count = len(positions)
+    example = ", ".join(_show(value) for value in subset.iloc[int(positions[0])])
+    noun = "row repeats" if count == 1 else "rows repeat"
+    return CheckResult(
+        name=name,
+        passed=False,
+        failed_rows=tuple(positions.tolist()),
+        dimension="consistency",
+        detail=f"{count} {noun} the key ({shown}) of an earlier row, e.g. ({example})",
+    )
+
+
+def _check_consistency(frame: pd.DataFrame, rule: DerivedFeature) -> CheckResult:
+    """A row fails when the rule's expression is false; a row it cannot judge never fails.
+
+    A row cannot be judged when the expression gives a missing value or reads a missing value:
+    missing values are ``not_null``'s and ``max_missing``'s business, and quarantining them here
+    too would blame one gap on two checks.
+    """
+    import numpy as np
+
+    name = f"consistency:{rule.name}"
+    absent = [column for column in rule.columns if column not in frame.columns]
+    if absent:
+        return CheckResult(
+            name=name,
+            passed=False,
+            level="dataset",
+            dimension="consistency",
+            detail=(
+                f"{rule.expression!r} reads column {absent[0]!r}, which is not in the data; "
+                f"the data has {_list_columns(frame)}"
+            ),
+        )
+    read = frame[list(rule.columns)]
+    try:
+        values = rule.evaluate(_expression_inputs(read, rule)).to_numpy(dtype="float64")
+    except BucleError as error:
+        # Data the rule cannot compute on (text in arithmetic, say) is a finding, not a crash.
+        message = _relocate(str(error), rule.name)
+        return CheckResult(
+            name=name,
+            passed=False,
+            level="dataset",
+            dimension="consistency",
+            detail=message.split(": ", 1)[-1],
+        )
+    unknown = np.isnan(values) | read.isna().any(axis=1).to_numpy(dtype=bool)
+    failed = (values == 0) & ~unknown
+    if not failed.any():
+        return CheckResult(
+            name=name, passed=True, dimension="consistency", detail=f"{rule.expression} holds"
+        )
+    positions = np.flatnonzero(failed)
+    count = len(positions)
+    row = read.iloc[int(positions[0])]
+    in_order = sorted(rule.columns, key=lambda column: _first_use(rule.expression, column))
+    example = ", ".join(f"{column}={_show(row[column])}" for column in in_order[:4])
+    noun = "row breaks" if count == 1 else "rows break"
+    return CheckResult(
+        name=name,
+        passed=False,
+        failed_rows=tuple(positions.tolist()),
+        dimension="consistency",
+        detail=f"{count} {noun} {rule.expression}, e.g. {example}",
+    )
+
+
+def _first_use(expression: str, column: str) -> int:
+    """Where ``column`` first appears, so an example lists columns as the rule reads them."""
+    found = re.search(rf"\b{re.escape(column)}\b", expression)
+    return found.start() if found else len(expression)
+
+
+def _expression_inputs(read: pd.DataFrame, rule: DerivedFeature) -> pd.DataFrame:
+    """The columns a rule reads, with dates used outside a date function as days since 1970.
+
+    Derived features refuse arithmetic on dates; a validation rule needs to compare them
+    (``last_active_at >= signup_date``). Days keep differences readable (``end - start <= 30``).
+    A column passed to a date function (``days_between``) must stay a date, so one that is used
+    both ways is left alone and the expression's own error explains it.
+    """
+    bare, dated = _name_uses(rule.expression)
+    inputs = read.copy()
+    for column in sorted((bare - dated) & set(rule.columns)):
+        series = inputs[column]
+        if _holds_dates(series):
+            inputs[column] = _as_days(series)
+    return inputs
+
+
+def _name_uses(expression: str) -> tuple[set[str], set[str]]:
+    """(columns read as values, columns passed to date functions) in an already-checked rule."""
+    bare: set[str] = set()
+    dated: set[str] = set()
+
+    def walk(node: ast.AST) -> None:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            reads_dates = node.func.id in expressions.DATE_FUNCTIONS
+            for argument in node.args:
+                if reads_dates and isinstance(argument, ast.Name):
+                    dated.add(argument.id)
+                else:
+                    walk(argument)
+        elif isinstance(node, ast.Name):
+            bare.add(node.id)
+        else:
+            for child in ast.iter_child_nodes(node):
+                walk(child)
+
+    walk(ast.parse(expression.strip(), mode="eval").body)
+    return bare, dated
+
+
+def _holds_dates(series: pd.Series) -> bool:
+    """True for datetime columns, and for text columns whose every present value is an ISO date
+    and not a plain number (a CSV keeps dates as text)."""
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(
+        series.dtype
+    ):
+        return True
+    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        return False
+    present = series.dropna()
+    if present.empty or pd.to_numeric(present, errors="coerce").notna().all():
+        return False
+    return bool(_as_datetime(present).notna().all())
+
+
+def _as_days(series: pd.Series) -> pd.Series:
+    """Dates as float days since 1970-01-01; missing dates become NaN."""
+    import pandas as pd
+
+    return (_as_datetime(series) - pd.Timestamp(0)) / pd.Timedelta(days=1)
 
 
 def _list_columns(frame: pd.DataFrame, limit: int = 20) -> str:
@@ -513,6 +861,7 @@ def _check_freshness(
             passed=False,
             column=column,
             level="dataset",
+            dimension="timeliness",
             detail=f"column {column!r} is not in the data; the data has {_list_columns(frame)}",
         )
     newest = _as_datetime(frame[column]).max()
@@ -522,6 +871,7 @@ def _check_freshness(
             passed=False,
             column=column,
             level="dataset",
+            dimension="timeliness",
             detail=f"column {column!r} holds no readable dates",
         )
     if as_of is None:
@@ -534,6 +884,7 @@ def _check_freshness(
         passed=passed,
         column=column,
         level="dataset",
+        dimension="timeliness",
         detail=(
             f"newest value {_show(newest)} is {age_days:.1f} days before {_show(reference)}; "
             f"at most {_show(max_age_days)} allowed"

@@ -251,3 +251,74 @@ def test_arithmetic_on_text_or_date_columns_is_a_data_error(customers: pd.DataFr
         parse_expression("f", "signup_date + 1").evaluate(customers)
     with pytest.raises(DataError, match="holds numbers"):
         parse_expression("f", "year(n_orders)").evaluate(customers)
+
+
+def test_bucket_gives_the_zero_based_band_and_an_edge_starts_the_band_above_it() -> None:
+    frame = pd.DataFrame({"age": pd.array([18, 29, 30, 44, 45, 59, 60, 95, None], dtype="Int64")})
+
+    result = parse_expression("age_band", "bucket(age, 30, 45, 60)").evaluate(frame)
+
+    assert values(result) == [0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0, None]
+    assert result.dtype == "float64"
+
+
+def test_bucket_takes_any_numeric_expression_and_negative_or_fractional_edges() -> None:
+    frame = pd.DataFrame({"x": [-3.0, -0.5, 0.25, 2.0, np.nan]})
+
+    result = parse_expression("band", "bucket(x * 2, -1, 0.5)").evaluate(frame)
+
+    # x * 2 is -6, -1, 0.5, 4 and missing: below -1, at -1, at 0.5, above 0.5.
+    assert values(result) == [0.0, 1.0, 2.0, 2.0, None]
+
+
+def test_bucket_of_one_row_is_the_band_the_whole_frame_gives_that_row() -> None:
+    batch = pd.DataFrame({"age": [25, 50, 70]})
+    request = pd.DataFrame([{"age": "50"}], dtype=object)  # a JSON request: text numbers
+
+    feature = parse_expression("age_band", "bucket(age, 30, 45, 60)")
+
+    assert values(feature.evaluate(request)) == [values(feature.evaluate(batch))[1]] == [2.0]
+
+
+@pytest.mark.parametrize(
+    ("expression", "mentions"),
+    [
+        ("bucket(age, 45, 30)", "the edges 45, 30, which are not strictly increasing"),
+        ("bucket(age, 30, 30)", "the edges 30, 30, which are not strictly increasing"),
+        ("bucket(age, 30, limit)", "passes 'limit' as an edge of bucket()"),
+        ("bucket(age, 30 + 1)", "passes '30 + 1' as an edge of bucket()"),
+        ("bucket(age, 'thirty')", "as an edge of bucket()"),
+        ("bucket(age)", "bucket() with 1 argument(s); it takes at least 2"),
+    ],
+)
+def test_bucket_edges_must_be_increasing_numbers_or_it_is_a_config_error_naming_the_feature(
+    expression: str, mentions: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_expression("age_band", expression)
+
+    message = str(error.value)
+    assert message.startswith("features.derived.age_band: ")
+    assert mentions in message
+    assert "\n" not in message
+
+
+def test_bucket_is_listed_among_the_allowed_functions() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_expression("band", "buckets(age, 30)")
+
+    assert "bucket" in str(error.value).split("allowed functions: ")[1]
+    assert "did you mean 'bucket'?" in str(error.value)
+
+
+def test_column_kinds_say_what_each_read_column_must_hold() -> None:
+    feature = parse_expression(
+        "f", "where(is_missing(plan), 0, days_between(signup_date, last_active_at) / n_orders)"
+    )
+
+    assert feature.column_kinds() == {
+        "last_active_at": "datetime",
+        "n_orders": "number",
+        "plan": "any",
+        "signup_date": "datetime",
+    }

@@ -339,6 +339,7 @@ def test_bucle_plugins_reports_broken_plugins_and_still_succeeds(
 
 DEFAULT_PLUGINS = {
     "source:synthetic_churn",
+    "feature_store:local",
     "validator:rules",
     "tracker:local",
     "store:local",

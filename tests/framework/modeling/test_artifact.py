@@ -71,3 +71,42 @@ def test_an_artifact_asking_for_an_untrusted_type_is_refused(tmp_path: Path) -> 
         assert archive.namelist()
     with pytest.raises(ArtifactError, match="does not trust: pathlib"):
         load_model(path)
+
+
+def test_a_decision_threshold_is_saved_with_the_model_and_used_to_predict(
+    table, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    fitted = fit(table, "logreg")
+    path = tmp_path / "model.skops"
+    save_model(path, ModelBundle(fitted.pipeline, fitted.schema, 0.2, 1))
+    loaded = load_model(path)
+    assert loaded.decision_threshold == 0.2 and loaded.positive_label == 1
+
+    inputs = prepare_inputs(table, loaded.schema)
+    churn_probability = loaded.pipeline.predict_proba(inputs)[:, 1]
+    expected = (churn_probability >= 0.2).astype(int)
+    assert (loaded.predict(inputs) == expected).all()
+    assert (loaded.predict(inputs) != loaded.pipeline.predict(inputs)).any()
+    assert loaded.predict(inputs).dtype == np.asarray(table["churned"]).dtype
+
+
+def test_without_a_threshold_the_estimator_predicts(table, tmp_path: Path) -> None:
+    fitted = fit(table, "logreg")
+    path = tmp_path / "model.skops"
+    save_model(path, fitted)
+    loaded = load_model(path)
+    assert loaded.decision_threshold is None
+    inputs = prepare_inputs(table, loaded.schema)
+    assert (loaded.predict(inputs) == fitted.pipeline.predict(inputs)).all()
+
+
+def test_a_bundle_saved_before_thresholds_existed_loads_without_one(table, tmp_path: Path) -> None:
+    import skops.io as sio
+
+    fitted = fit(table, "logreg")
+    path = tmp_path / "model.skops"
+    payload = {"format": 1, "schema": fitted.schema.to_dict(), "pipeline": fitted.pipeline}
+    sio.dump(payload, path)
+    assert load_model(path).decision_threshold is None

@@ -13,10 +13,15 @@ def test_stages_run_one_by_one_and_register_is_idempotent(small_project: Path, r
     for stage in STAGES:
         run(["bucle", "stage", stage], small_project)
     first = json.loads((small_project / "reports" / "registration.json").read_text())
+    card = (small_project / "reports" / "model_card.md").read_text()
     run(["bucle", "stage", "register"], small_project)
     again = json.loads((small_project / "reports" / "registration.json").read_text())
     assert first["version"] == again["version"] == 1
     assert first["sha256"] == again["sha256"]
+    # The version keeps the card it was registered with, in the store and in reports/.
+    assert first["model_card_sha256"] == again["model_card_sha256"]
+    assert (small_project / "reports" / "model_card.md").read_text() == card
+    assert run(["bucle", "models", "card", "1"], small_project).stdout == card
     assert "churn  1" in run(["bucle", "models", "list"], small_project).stdout
 
     with sqlite3.connect(small_project / ".bucle" / "tracking.db") as db:

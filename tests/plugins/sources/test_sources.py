@@ -205,6 +205,51 @@ def test_churn_follows_the_documented_drivers(churn: pd.DataFrame) -> None:
     assert churn.loc[short_tenure, "churned"].mean() > churn.loc[~short_tenure, "churned"].mean()
 
 
+def test_west_churns_for_its_own_reason_paying_with_paypal() -> None:
+    frame = SyntheticChurnSource(n_rows=40_000, missing_share=0.0).load_data(seed=3)
+    west = frame["region"] == "west"
+    paypal = frame["payment_method"] == "paypal"
+    # Paypal is west's way to pay, and there it drives churn ...
+    assert frame.loc[west, "payment_method"].value_counts(normalize=True).idxmax() == "paypal"
+    assert 0.05 <= paypal[~west].mean() <= 0.15
+    rate = frame.groupby([west, paypal])["churned"].mean()
+    assert rate[(True, True)] - rate[(True, False)] > 0.3
+    # ... while elsewhere the payment method does not matter.
+    assert abs(rate[(False, True)] - rate[(False, False)]) < 0.04
+    # In the west the usual warning signs point the other way: many tickets mean less churn.
+    many_tickets = frame["support_tickets"] >= 3
+    in_west = frame[west & paypal]
+    assert (
+        in_west.loc[many_tickets[west & paypal], "churned"].mean()
+        < in_west.loc[~many_tickets[west & paypal], "churned"].mean()
+    )
+
+
+def test_a_model_that_saw_few_west_rows_is_worse_for_west() -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+
+    frame = SyntheticChurnSource(n_rows=6000, missing_share=0.0, invalid_share=0.0).load_data(
+        seed=4
+    )
+    inputs = pd.get_dummies(frame[["region", "payment_method", *NUMERIC_FEATURES]]).astype(float)
+    test = np.arange(len(frame)) % 5 == 0
+    west = (frame["region"] == "west").to_numpy()
+    every_20th_west_row = west & (np.cumsum(west) % 20 == 0)
+    few_west = ~test & (~west | every_20th_west_row)  # 5% of west's training rows
+    west_test = test & west
+
+    def west_auc(train: np.ndarray) -> float:
+        model = HistGradientBoostingClassifier(random_state=0)
+        model.fit(inputs[train], frame["churned"][train])
+        return roc_auc_score(
+            frame["churned"][west_test], model.predict_proba(inputs[west_test])[:, 1]
+        )
+
+    assert west_auc(~test) > 0.7
+    assert west_auc(few_west) < west_auc(~test) - 0.2
+
+
 def test_five_thousand_rows_take_well_under_a_second() -> None:
     source = SyntheticChurnSource()
     source.load_data(seed=0)  # imports out of the way

@@ -1,0 +1,86 @@
+"""``bucle serve``: the model of ``serve.alias`` over HTTP, FastAPI on uvicorn, in the foreground.
+
+The config is ``params.yaml`` as written (what ``dvc repro`` ran with), or ``conf/`` composed
+with the overrides given on the command line. ``--host`` and ``--port`` win over both, so a
+second server (staging, a test) can run beside the first without editing config.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Sequence
+
+from framework.errors import BucleError, ConfigError
+
+
+def serve_config(overrides: Sequence[str] = (), host: str | None = None, port: int | None = None):
+    """The validated config to serve with, ``--host``/``--port`` applied."""
+    from framework.commands.project import project_config
+    from framework.config.compose import compose_config, validate_config
+
+    if overrides:
+        cfg = validate_config(compose_config(overrides), "conf/ with overrides")
+    else:
+        cfg = project_config()
+    if host is not None:
+        cfg.serve.host = host
+    if port is not None:
+        cfg.serve.port = port
+    if not 0 <= int(cfg.serve.port) <= 65535:
+        raise ConfigError(f"serve.port={cfg.serve.port} is not a TCP port; use 1 to 65535")
+    for key in ("max_records", "max_body_bytes"):
+        if int(cfg.serve[key]) < 1:
+            raise ConfigError(f"serve.{key}={cfg.serve[key]} must be at least 1")
+    for key in ("poll_seconds", "flush_seconds"):
+        if float(cfg.serve[key]) <= 0:
+            raise ConfigError(f"serve.{key}={cfg.serve[key]} must be a positive number of seconds")
+    return cfg
+
+
+def check_address(host: str, port: int) -> None:
+    """Fail with one line before loading anything when the address cannot be listened on.
+
+    uvicorn would otherwise load the model, start the log, and only then report the bind error
+    in its own words with exit code 3.
+    """
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        raise BucleError(
+            f"cannot listen on {host}:{port}: {error.strerror or error}; choose another address "
+            "with --host/--port (serve.host, serve.port)"
+        ) from None
+
+
+def serve(overrides: Sequence[str] = (), host: str | None = None, port: int | None = None) -> int:
+    """Run the server until interrupted; SIGINT/SIGTERM stop it after flushing the log."""
+    cfg = serve_config(overrides, host, port)
+    check_address(str(cfg.serve.host), int(cfg.serve.port))
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    import uvicorn
+
+    from framework.serving.app import create_app
+
+    app = create_app(cfg)
+    logging.getLogger("bucle.serving").info(
+        "%s alias '%s' on http://%s:%s",
+        cfg.project,
+        cfg.serve.alias,
+        cfg.serve.host,
+        cfg.serve.port,
+    )
+    uvicorn.run(
+        app,
+        host=str(cfg.serve.host),
+        port=int(cfg.serve.port),
+        log_level="info",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0

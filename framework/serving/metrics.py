@@ -1,0 +1,78 @@
+"""Prometheus metrics of the inference service, in a registry of the app's own.
+
+Names follow Prometheus conventions (a ``_total`` counter, a histogram in ``_seconds``, base
+units, the ``bucle_`` prefix). A per-app :class:`~prometheus_client.CollectorRegistry` rather
+than the process-wide default keeps two apps in one process (tests, a benchmark's bare endpoint)
+from sharing counts or clashing on registration.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+#: Latency buckets in seconds: fine below 100 ms, where a healthy model answers.
+LATENCY_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+
+#: Outcomes of a /predict request: answered, refused for the client's input, no model or log.
+OUTCOMES = ("ok", "invalid", "unavailable", "error")
+
+
+class ServingMetrics:
+    """The four metric families ``/metrics`` exposes."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "bucle_requests",
+            "Prediction requests by the model version that handled them and their outcome.",
+            ["model_version", "outcome"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "bucle_request_duration_seconds",
+            "Time from receiving a prediction request to answering it.",
+            ["model_version", "outcome"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "bucle_requests_in_flight",
+            "Prediction requests being handled right now.",
+            registry=self.registry,
+        )
+        self.predictions = Counter(
+            "bucle_predictions",
+            "Predicted records by model version and predicted class.",
+            ["model_version", "class"],
+            registry=self.registry,
+        )
+
+    def observe(self, model_version: str, outcome: str, seconds: float) -> None:
+        self.requests.labels(model_version, outcome).inc()
+        self.latency.labels(model_version, outcome).observe(seconds)
+
+    def count_predictions(self, model_version: str, predictions: list) -> None:
+        counts: dict[str, int] = {}
+        for value in predictions:
+            counts[str(value)] = counts.get(str(value), 0) + 1
+        for label, count in counts.items():
+            self.predictions.labels(model_version, label).inc(count)
+
+    def exposition(self) -> tuple[bytes, str]:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -1,0 +1,394 @@
+"""Request bodies checked against the served model's schema, before any of it reaches the model.
+
+The fields a record must hold, and what each holds, come from the model's own feature schema
+through :func:`~framework.features.serving.input_fields`, so the request schema changes with the
+served version and never drifts from training. Every way a request can be wrong becomes a
+:class:`RequestError` with a status (413 or 422) and, per problem, the record and field it is
+about; nothing a client sends may reach the model in a shape that makes it raise.
+
+Values are checked with the very parsers training uses (``pandas.to_numeric`` for numbers sent
+as text, ``pandas.to_datetime(..., format="ISO8601")`` for dates), so whatever passes here is
+read the same way by :func:`~framework.features.serving.model_inputs`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from framework.serving.models import LoadedModel
+
+#: Every model type reads float32 at some point (trees do): larger magnitudes become infinity.
+LARGEST_NUMBER = 3.4028234663852886e38
+#: At most this many problems are listed in one 422 answer.
+MAX_LISTED_ERRORS = 20
+#: A client-supplied request id: short, printable, safe in logs and headers.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+#: What a request id this server issued looks like (a uuid4, or a client's id plus an index).
+ISSUED_ID = re.compile(r"[A-Za-z0-9._:\-]{1,140}")
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+@dataclass
+class RequestError(Exception):
+    """A request the server will not score: the HTTP status, one line, and the problems."""
+
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"detail": self.detail}
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
+
+class _Problems:
+    """Collects per-record problems; :meth:`raise_if_any` turns them into one 422."""
+
+    def __init__(self, what: str = "record") -> None:
+        self.what = what
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, index: int, field_name: str | None, message: str) -> None:
+        self.items.append({self.what: index, "field": field_name, "error": message})
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        # Text values are parsed in bulk after the first pass: list problems in record order.
+        listed = sorted(self.items, key=lambda item: item[self.what])[:MAX_LISTED_ERRORS]
+        first = listed[0]
+        where = f"{self.what} {first[self.what]}"
+        if first["field"] is not None:
+            where += f", field '{first['field']}'"
+        count = len(self.items)
+        more = f" (and {count - 1} more problem(s))" if count > 1 else ""
+        raise RequestError(422, f"{where}: {first['error']}{more}", listed)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON; send null for a missing value")
+
+
+def parse_json(body: bytes) -> Any:
+    """The request body as JSON, or a 422 saying why it is not (NaN and Infinity are not JSON)."""
+    if not body.strip():
+        raise RequestError(422, "the request body is empty; send a JSON object")
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except RecursionError:
+        raise RequestError(422, "the request body is nested too deeply to be a request") from None
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, too many digits
+        message = " ".join(str(error).split())
+        raise RequestError(422, f"the request body is not valid JSON: {message}") from None
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _body_list(payload: Any, key: str, what: str, limit: int, example: str) -> list[Any]:
+    """``payload[key]`` as a non-empty list of at most ``limit`` entries, or a 413/422."""
+    if not isinstance(payload, dict):
+        raise RequestError(
+            422,
+            f"the request body must be a JSON object with a '{key}' list, got "
+            f"{_type_name(payload)}; send {example}",
+        )
+    extra = sorted(name for name in payload if name != key)
+    if extra:
+        raise RequestError(
+            422, f"unknown top-level key '{extra[0]}'; the body holds only '{key}': {example}"
+        )
+    if key not in payload:
+        raise RequestError(422, f"the request body has no '{key}' list; send {example}")
+    entries = payload[key]
+    if not isinstance(entries, list):
+        raise RequestError(
+            422, f"'{key}' must be a list of {what}s, got {_type_name(entries)}; send {example}"
+        )
+    if not entries:
+        raise RequestError(422, f"'{key}' is empty; send at least one {what}")
+    if len(entries) > limit:
+        raise RequestError(
+            413,
+            f"{len(entries)} {what}s in one request; at most {limit} are accepted "
+            "(serve.max_records): split the request",
+        )
+    return entries
+
+
+def predict_records(payload: Any, max_records: int) -> list[Any]:
+    """The ``records`` list of a /predict body (entries are checked by :func:`check_records`)."""
+    return _body_list(
+        payload, "records", "record", max_records, '{"records": [{"field": value, ...}]}'
+    )
+
+
+def request_ids(header: str | None, count: int) -> list[str]:
+    """One id per record: ``<X-Request-ID>-<index>`` when the client sent one, else a uuid4."""
+    import uuid
+
+    if header is None:
+        return [uuid.uuid4().hex for _ in range(count)]
+    if not REQUEST_ID.fullmatch(header):
+        raise RequestError(
+            422,
+            "header X-Request-ID must be 1 to 128 letters, digits, '.', '_', ':' or '-', got "
+            f"{_short(header)}",
+        )
+    return [f"{header}-{index}" for index in range(count)]
+
+
+def check_records(records: list[Any], model: LoadedModel) -> list[dict[str, Any]]:
+    """Check every record against the model's fields; returns the records as the model reads them.
+
+    Numbers sent as JSON numbers come back as floats; numbers and dates sent as text are left as
+    text for :func:`~framework.features.serving.model_inputs` to read, after checking here that
+    it will read them. Fields that are not model inputs but were columns of the training data
+    (ids, excluded columns, derived features, which are recomputed) are accepted and ignored.
+    """
+    import pandas as pd
+
+    schema = model.bundle.schema
+    fields = model.fields
+    known_extra = ({*schema.ignored, *schema.derived} - set(fields)) - {schema.target}
+    problems = _Problems()
+    cleaned: list[dict[str, Any]] = []
+    number_text: list[tuple[int, str, str]] = []
+    date_text: list[tuple[int, str, str]] = []
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            problems.add(
+                index,
+                None,
+                f"a record must be an object of field to value, got {_type_name(record)}",
+            )
+            continue
+        row: dict[str, Any] = {}
+        for name, value in record.items():
+            kind = fields.get(name)
+            if kind is None:
+                if name == schema.target:
+                    problems.add(
+                        index,
+                        name,
+                        f"'{name}' is what the model predicts; send it later to /feedback",
+                    )
+                elif name not in known_extra:
+                    problems.add(
+                        index,
+                        name,
+                        f"unknown field; the model reads: {', '.join(fields)}",
+                    )
+                elif not isinstance(value, _SCALARS):
+                    problems.add(index, name, f"must be a single value, got {_type_name(value)}")
+                else:
+                    row[name] = value
+                continue
+            checked = _check_value(kind, value)
+            if isinstance(checked, _Invalid):
+                problems.add(index, name, checked.message)
+            elif isinstance(checked, _Text):
+                (number_text if kind == "number" else date_text).append((index, name, value))
+                row[name] = value
+            else:
+                row[name] = checked
+        missing = [name for name in fields if name not in record]
+        for name in missing:
+            problems.add(index, name, "missing field; send null for a missing value")
+        cleaned.append(row)
+    if number_text:
+        parsed = pd.to_numeric(
+            pd.Series([v for _, _, v in number_text], dtype=object), errors="coerce"
+        )
+        for (index, name, value), number in zip(number_text, parsed, strict=True):
+            if not math.isfinite(number):
+                problems.add(index, name, f"must be a number, got {_short(value)}")
+            elif abs(number) > LARGEST_NUMBER:
+                problems.add(index, name, f"{_short(value)} is out of range (at most ±3.4e38)")
+    if date_text:
+        parsed = pd.to_datetime(
+            pd.Series([v for _, _, v in date_text], dtype=object),
+            errors="coerce",
+            utc=True,
+            format="ISO8601",
+        )
+        for (index, name, value), moment in zip(date_text, parsed, strict=True):
+            if pd.isna(moment):
+                problems.add(
+                    index,
+                    name,
+                    f"must be an ISO 8601 date like '2024-01-31' or '2024-01-31T12:00:00', got "
+                    f"{_short(value)}",
+                )
+    problems.raise_if_any()
+    return cleaned
+
+
+@dataclass(frozen=True)
+class _Invalid:
+    message: str
+
+
+@dataclass(frozen=True)
+class _Text:
+    """Text that the model's parser reads later (numbers and dates as text)."""
+
+
+def _check_value(kind: str, value: Any) -> Any:
+    """A value ready for the model, :class:`_Text` to parse in bulk, or :class:`_Invalid`."""
+    if value is None:
+        return None
+    if isinstance(value, list | dict):
+        return _Invalid(f"must be a single value, got {_type_name(value)}")
+    if kind == "number":
+        if isinstance(value, str):
+            return _Text()
+        try:
+            number = float(value)  # booleans read as 1.0 and 0.0, as training reads them
+        except OverflowError:
+            return _Invalid(f"{_short(value)} is out of range (at most ±3.4e38)")
+        if not math.isfinite(number) or abs(number) > LARGEST_NUMBER:
+            return _Invalid(f"{_short(value)} is out of range (at most ±3.4e38)")
+        return number
+    if kind == "text":
+        if not isinstance(value, str):
+            return _Invalid(f"must be text, got {_type_name(value)} {_short(value)}")
+        return value
+    if kind == "datetime":
+        if not isinstance(value, str):
+            return _Invalid(
+                f"must be an ISO 8601 date as text, got {_type_name(value)} {_short(value)}"
+            )
+        return _Text()
+    # "any": only tested for being missing, but still a value JSON can log.
+    if isinstance(value, float) and not math.isfinite(value):
+        return _Invalid(f"{_short(value)} is not a finite number")
+    return value
+
+
+def check_model_inputs(inputs: pd.DataFrame, model: LoadedModel) -> None:
+    """Refuse records whose computed features are out of range (say, a huge ratio).
+
+    Missing values are fine (the model imputes them); infinity or a magnitude beyond float32
+    would make the estimator raise, so each is named with the record and the fields behind it.
+    """
+    import numpy as np
+
+    schema = model.bundle.schema
+    numeric = [column for column in schema.numeric if column in inputs.columns]
+    if not numeric:
+        return
+    values = inputs[numeric].to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(values) | (np.abs(values) > LARGEST_NUMBER)
+    if not bad.any():
+        return
+    problems = _Problems()
+    for row, column in zip(*np.nonzero(bad), strict=True):
+        name = numeric[column]
+        if name in schema.derived:
+            sources = _sources(name, schema.derived[name])
+            problems.add(
+                int(row),
+                name,
+                f"the derived feature {name} = {schema.derived[name]} is out of range for this "
+                f"record; check field(s) {', '.join(sources)}",
+            )
+        else:
+            problems.add(int(row), name, "out of range (at most ±3.4e38)")
+    problems.raise_if_any()
+
+
+def _sources(name: str, expression: str) -> list[str]:
+    from framework.features.expressions import parse_expression
+
+    return list(parse_expression(name, expression).column_kinds())
+
+
+def feedback_items(payload: Any, max_items: int, classes: list[Any] | None) -> list[tuple]:
+    """The ``(request_id, label)`` pairs of a /feedback body; labels matched to model classes.
+
+    A label equal to a class, or to its text (``"1"`` for class ``1``), is stored as that class,
+    so monitoring compares like with like. Without a loaded model any single value is kept.
+    """
+    example = '{"items": [{"request_id": "...", "label": ...}]}'
+    items = _body_list(payload, "items", "item", max_items, example)
+    problems = _Problems("item")
+    pairs = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            problems.add(index, None, f"an item must be an object, got {_type_name(item)}")
+            continue
+        extra = sorted(name for name in item if name not in ("request_id", "label"))
+        for name in extra:
+            problems.add(index, name, "unknown field; an item holds request_id and label")
+        request_id, label = item.get("request_id"), item.get("label")
+        if "request_id" not in item:
+            problems.add(index, "request_id", "missing field")
+        elif not isinstance(request_id, str) or not ISSUED_ID.fullmatch(request_id):
+            problems.add(
+                index,
+                "request_id",
+                f"must be a request id /predict answered with, got {_short(request_id)}",
+            )
+        if "label" not in item or label is None:
+            problems.add(index, "label", "missing label")
+            continue
+        if not isinstance(label, str | int | float | bool):
+            problems.add(index, "label", f"must be a single value, got {_type_name(label)}")
+            continue
+        if isinstance(label, float) and not math.isfinite(label):
+            problems.add(index, "label", f"{_short(label)} is not a label")
+            continue
+        matched = _match_class(label, classes)
+        if isinstance(matched, _Invalid):
+            problems.add(index, "label", matched.message)
+            continue
+        pairs.append((request_id, matched))
+    problems.raise_if_any()
+    return pairs
+
+
+def _match_class(label: Any, classes: list[Any] | None) -> Any:
+    if classes is None:
+        return label
+    for value in classes:
+        if isinstance(label, bool) != isinstance(value, bool):
+            continue
+        if label == value:
+            return value
+    for value in classes:
+        if str(label) == str(value):
+            return value
+    return _Invalid(
+        f"{_short(label)} is not a class of the model; classes: "
+        + ", ".join(repr(value) for value in classes)
+    )

@@ -1,0 +1,180 @@
+"""The inference log keeps exactly the acknowledged predictions, through crashes and flushes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from framework.serving.inference_log import (
+    InferenceLog,
+    Prediction,
+    read_inference_log,
+    record_feedback,
+)
+from tests.framework.serving.conftest import Trained, promote
+from tests.framework.serving.test_models import a_record
+
+
+def prediction(request_id: str, moment: datetime, value: int = 1) -> Prediction:
+    return Prediction(
+        request_id=request_id,
+        timestamp=moment,
+        model_name="churn",
+        model_version=3,
+        model_sha256="ab" * 32,
+        alias="production",
+        inputs={"age": 40, "plan": "basic", "signup_date": None},
+        prediction=value,
+        probabilities={"0": 0.25, "1": 0.75},
+    )
+
+
+def parquet_files(state: Path) -> list[Path]:
+    return sorted((state / "inference" / "predictions").glob("date=*/hour=*/part-*.parquet"))
+
+
+@pytest.mark.slow
+def test_a_killed_server_has_logged_exactly_the_acknowledged_predictions(
+    project_copy: Path, start_server: Any, trained: Trained
+) -> None:
+    promote(project_copy, 1)
+    server = start_server(project_copy, "serve.flush_seconds=1")
+    record = a_record(trained)
+    state = project_copy / ".bucle"
+    acknowledged: list[str] = []
+
+    def send(first: int, count: int) -> None:
+        for number in range(first, first + count):
+            size = 1 + number % 3
+            reply = server.post(
+                "/predict", {"records": [record] * size}, {"X-Request-ID": f"crash-{number}"}
+            )
+            assert reply.status == 200, reply.text
+            acknowledged.extend(a["request_id"] for a in reply.json["predictions"])
+
+    send(0, 20)
+    server.wait_until(lambda: parquet_files(state), what="the first flush")
+    send(20, 20)
+    server.kill()
+
+    log = read_inference_log(state)
+    assert sorted(log["request_id"]) == sorted(acknowledged)
+    assert len(log) == len(acknowledged) == len(set(acknowledged))
+    assert log["row_id"].is_unique
+
+
+def test_rows_are_buffered_on_disk_before_append_returns(tmp_path: Path) -> None:
+    log = InferenceLog(tmp_path, flush_seconds=3600)
+    log.start()
+    now = datetime.now(UTC)
+    log.append([prediction("a-0", now), prediction("a-1", now, 0)])
+
+    found = read_inference_log(tmp_path)  # before any flush: straight from the buffer
+
+    assert list(found["request_id"]) == ["a-0", "a-1"]
+    assert found.loc[0, "inputs"] == {"age": 40, "plan": "basic", "signup_date": None}
+    assert found.loc[1, "prediction"] == 0
+    assert found.loc[0, "probabilities"] == {"0": 0.25, "1": 0.75}
+    assert parquet_files(tmp_path) == []
+    log.close()
+    assert len(parquet_files(tmp_path)) == 1
+    assert list(read_inference_log(tmp_path)["request_id"]) == ["a-0", "a-1"]
+
+
+def test_a_flush_writes_one_file_per_hour_and_empties_the_buffer(tmp_path: Path) -> None:
+    log = InferenceLog(tmp_path, flush_seconds=3600)
+    log.start()
+    early = datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC)
+    log.append([prediction("early", early)])
+    log.append([prediction("late", early + timedelta(seconds=2))])
+
+    assert log.flush() == 2
+
+    files = parquet_files(tmp_path)
+    relative = [str(p.relative_to(tmp_path / "inference" / "predictions").parent) for p in files]
+    assert relative == ["date=2026-03-01/hour=23", "date=2026-03-02/hour=00"]
+    assert log.flush() == 0
+    since = read_inference_log(tmp_path, since="2026-03-02T00:00:00+00:00")
+    assert list(since["request_id"]) == ["late"]
+    log.close()
+
+
+def claim_as_a_dead_process(directory: Path, flush_id: str) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(directory / "inference" / "buffer.db", isolation_level=None)
+    db.execute("UPDATE buffer SET flush_id = ?, claimed_at = 0", (flush_id,))
+    db.close()
+
+
+@pytest.mark.parametrize("file_written", [True, False], ids=["file written", "no file"])
+def test_a_flush_interrupted_by_a_crash_is_settled_without_loss_or_duplicates(
+    tmp_path: Path, file_written: bool
+) -> None:
+    from framework.serving import inference_log as module
+
+    log = InferenceLog(tmp_path, flush_seconds=3600)
+    log.start()
+    moment = datetime(2026, 5, 4, 10, 30, tzinfo=UTC)
+    log.append([prediction("r-0", moment), prediction("r-1", moment)])
+    # A process claimed the rows and, maybe, renamed their Parquet file; then it died.
+    claim_as_a_dead_process(tmp_path, "deadbeef")
+    if file_written:
+        import sqlite3
+
+        db = sqlite3.connect(tmp_path / "inference" / "buffer.db")
+        rows = db.execute(f"SELECT {', '.join(module.COLUMNS)} FROM buffer").fetchall()
+        db.close()
+        directory = tmp_path / "inference" / "predictions" / "date=2026-05-04" / "hour=10"
+        module._write_partition(directory, "deadbeef", rows)
+
+    # Read while both copies exist: each row once.
+    assert sorted(read_inference_log(tmp_path)["request_id"]) == ["r-0", "r-1"]
+
+    restarted = InferenceLog(tmp_path, flush_seconds=3600, stale_claim_seconds=0)
+    restarted.recover()
+    restarted.flush()
+
+    assert sorted(read_inference_log(tmp_path)["request_id"]) == ["r-0", "r-1"]
+    assert len(parquet_files(tmp_path)) == 1
+    log.close()
+    assert sorted(read_inference_log(tmp_path)["request_id"]) == ["r-0", "r-1"]
+
+
+def test_group_commit_gives_each_request_its_own_completion(tmp_path: Path) -> None:
+    log = InferenceLog(tmp_path, flush_seconds=3600)
+    log.start()
+    now = datetime.now(UTC)
+    futures = [log.submit([prediction(f"g{n}-{i}", now) for i in range(3)]) for n in range(50)]
+    for future in futures:
+        future.result(timeout=10)
+    log.close()
+
+    assert len(read_inference_log(tmp_path)) == 150
+    with pytest.raises(Exception, match="not open"):
+        log.append([prediction("late", now)])
+
+
+def test_feedback_is_kept_for_logged_requests_only(tmp_path: Path) -> None:
+    log = InferenceLog(tmp_path, flush_seconds=3600)
+    log.start()
+    log.append([prediction("known-0", datetime.now(UTC))])
+    log.close()
+
+    stored, unknown = record_feedback(tmp_path, [("known-0", 1), ("ghost", 0), ("known-0", 0)])
+
+    assert stored == 2  # the second label for known-0 replaces the first
+    assert unknown == ["ghost"]
+    from framework.serving.inference_log import read_feedback
+
+    assert read_feedback(tmp_path).set_index("request_id")["label"].to_dict() == {"known-0": 0}
+
+
+def test_reading_a_project_that_never_served_gives_an_empty_log(tmp_path: Path) -> None:
+    log = read_inference_log(tmp_path)
+
+    assert len(log) == 0
+    assert {"request_id", "timestamp", "model_version", "inputs"} <= set(log.columns)
