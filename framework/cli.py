@@ -25,6 +25,7 @@ EPILOG = """examples:
   bucle models list | show VERSION | card VERSION
   bucle models promote VERSION --alias production | rollback
   bucle serve --port 8000                      the model of serve.alias over HTTP
+  bucle deploy | deploy status | deploy stop   the server as a background process
   bucle features list | materialize | get ENTITY_ID...
   bucle plugins                                installed plugins per role
 """
@@ -95,6 +96,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="TCP port (serve.port)")
     serve.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. serve.alias=staging")
 
+    deploy = commands.add_parser(
+        "deploy",
+        help="start `bucle serve` in the background (deploy plugin); `status`, `stop`",
+        description="bucle deploy [overrides]: start; bucle deploy status; bucle deploy stop",
+    )
+    deploy.add_argument("--host", default=None, help="address to listen on (serve.host)")
+    deploy.add_argument("--port", type=int, default=None, help="TCP port (serve.port)")
+    deploy.add_argument(
+        "arguments",
+        nargs="*",
+        metavar="[status|stop] OVERRIDE",
+        help="`status` or `stop`, else Hydra overrides, e.g. deploy.ready_timeout=30",
+    )
+
     features = commands.add_parser("features", help="derived features and the feature store")
     feature_actions = features.add_subparsers(dest="action", metavar="ACTION", required=True)
     feature_actions.add_parser("list", help="declared features and what the store holds")
@@ -161,6 +176,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from framework.commands.serve import serve
 
         return serve(args.overrides, host=args.host, port=args.port)
+    if args.command == "deploy":
+        from framework.commands.deploy import deploy_command
+
+        return deploy_command(args.arguments, host=args.host, port=args.port)
     build_parser().print_help()
     return 0
 

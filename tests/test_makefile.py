@@ -13,8 +13,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def planned(project: Path, target: str) -> str:
     """What ``make`` would execute for ``target``, without executing it."""
+    # Under `make test` this runs inside make: drop the parent's MAKEFLAGS/MAKELEVEL so the
+    # nested make neither inherits flags nor prints "Entering directory" lines.
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
     result = subprocess.run(
-        ["make", "-n", target], cwd=project, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", target],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return result.stdout
 

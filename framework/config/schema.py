@@ -167,6 +167,8 @@ class BucleConfig:
     store: dict[str, Any] = MISSING
     registry: dict[str, Any] = MISSING
     serve: ServeConfig = field(default_factory=ServeConfig)
+    # A project whose conf/ has no ``deploy`` group still gets the built-in local deployer.
+    deploy: dict[str, Any] = field(default_factory=lambda: {"name": "local"})
     hooks: dict[str, Any] = field(default_factory=dict)
 
 

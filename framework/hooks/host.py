@@ -55,6 +55,13 @@ ROLES: dict[str, Role] = {
             False,
             ("register_model", "get_model_version", "list_model_versions", "set_model_alias"),
         ),
+        Role(
+            "deployer",
+            "bucle.deployers",
+            "deploy",
+            False,
+            ("deploy", "deployment_status", "stop_deployment"),
+        ),
         Role("hooks", "bucle.hooks", "hooks", True, (), ()),
     )
 }

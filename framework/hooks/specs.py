@@ -7,8 +7,8 @@ arguments, in any order.
 
 Roles and how many plugins of each are active:
 
-- "one" roles (source, store, registry) use ``firstresult`` hooks. The host registers exactly the
-  one plugin the config names, so its answer is the answer.
+- "one" roles (source, store, registry, deployer) use ``firstresult`` hooks. The host registers
+  exactly the one plugin the config names, so its answer is the answer.
 - "many" roles (validator, tracker, and hooks-only plugins) use broadcast hooks: every active
   plugin is called and the results are collected in a list.
 
@@ -356,4 +356,36 @@ def on_model_registered(version: ModelVersion, context: RunContext, promoted: bo
     :param promoted: True when the gate passed and the ``candidate`` alias moved to it.
 
     Return value is ignored.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Deployer (role "deployer", group ``bucle.deployers``, config group ``deploy``, one active)
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def deploy(settings: dict[str, Any]) -> dict[str, Any]:
+    """Start a deployment of the inference service and return its record once it is ready.
+
+    :param settings: ``host``, ``port`` and ``alias`` from the ``serve`` config and
+        ``overrides``, the Hydra overrides the server's config is composed with.
+
+    Returns the deployment's record (where it runs, which version answers, when it started),
+    which ``deployment_status`` returns again later. Raises a one-line
+    :class:`~framework.errors.BucleError` when a deployment is already running or the new one
+    does not get ready; a failed deploy leaves nothing running.
+    """
+
+
+@hookspec(firstresult=True)
+def deployment_status() -> dict[str, Any] | None:
+    """The current deployment's record plus ``alive`` and ``healthy``; None if none was made."""
+
+
+@hookspec(firstresult=True)
+def stop_deployment() -> dict[str, Any] | None:
+    """Stop the current deployment and return its record marked stopped; None if none was made.
+
+    Stopping a deployment that already stopped is not an error: the record is returned as is.
     """

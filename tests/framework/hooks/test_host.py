@@ -344,6 +344,7 @@ DEFAULT_PLUGINS = {
     "tracker:local",
     "store:local",
     "registry:local",
+    "deployer:local",
 }
 
 

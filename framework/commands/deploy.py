@@ -1,0 +1,89 @@
+"""``bucle deploy``, ``bucle deploy status``, ``bucle deploy stop``: the deployer plugin's hooks.
+
+Starting composes the config like ``bucle serve`` (``params.yaml``, or ``conf/`` with the
+overrides given) and hands the deployer the address, the alias and those overrides, so the
+server it starts sees the same config this command validated. Status and stop need no
+overrides: they read what the deployer recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from framework.errors import BucleError
+
+ACTIONS = ("status", "stop")
+
+
+def deploy_command(
+    arguments: Sequence[str] = (), host: str | None = None, port: int | None = None
+) -> int:
+    """Dispatch ``[status|stop] [overrides...]``; anything else is the overrides of a start."""
+    arguments = list(arguments)
+    if arguments[:1] and arguments[0] in ACTIONS:
+        action, overrides = arguments[0], arguments[1:]
+        if host is not None or port is not None:
+            raise BucleError(f"--host/--port only apply to starting; use `bucle deploy {action}`")
+    else:
+        action, overrides = "start", arguments
+    if action == "start":
+        return start(overrides, host, port)
+    hook = _deployer(overrides)
+    if action == "status":
+        return show(hook.deployment_status(), "status")
+    return show(hook.stop_deployment(), "stop")
+
+
+def start(overrides: Sequence[str], host: str | None, port: int | None) -> int:
+    from framework.commands.serve import check_address, serve_config
+    from framework.hooks.host import build_host
+
+    cfg = serve_config(overrides, host, port)
+    status = build_host(cfg, ["deployer"]).hook.deployment_status()
+    if not (status and status.get("alive")):
+        # Fail before starting anything when the port is taken (by something else).
+        check_address(str(cfg.serve.host), int(cfg.serve.port))
+    settings = {
+        "host": str(cfg.serve.host),
+        "port": int(cfg.serve.port),
+        "alias": str(cfg.serve.alias),
+        "overrides": list(overrides),
+    }
+    record = build_host(cfg, ["deployer"]).hook.deploy(settings=settings)
+    print(
+        f"deployed {record.get('name')} version {record.get('version')} "
+        f"(alias {record.get('alias')}) at {record.get('url')}, pid {record.get('pid')}"
+    )
+    print(f"log: {record.get('log')}")
+    print("status: bucle deploy status; stop: bucle deploy stop")
+    return 0
+
+
+def _deployer(overrides: Sequence[str]) -> Any:
+    from framework.commands.project import project_config
+    from framework.config.compose import compose_config, validate_config
+    from framework.hooks.host import build_host
+
+    if overrides:
+        cfg = validate_config(compose_config(overrides), "conf/ with overrides")
+    else:
+        cfg = project_config()
+    return build_host(cfg, ["deployer"]).hook
+
+
+def show(record: dict[str, Any] | None, action: str) -> int:
+    """Print a deployment record as ``key: value`` lines; status exits 1 when it is not alive."""
+    if record is None:
+        print("no deployment recorded; start one with `bucle deploy`")
+        return 1 if action == "status" else 0
+    state = "running" if record.get("alive") else "stopped"
+    if record.get("status") == "running" and not record.get("alive"):
+        state = "dead (the process is gone; `bucle deploy stop` clears it)"
+    print(f"state: {state}")
+    if record.get("alive"):
+        print(f"healthy: {'yes' if record.get('healthy') else 'no (/health does not answer)'}")
+    for key in ("url", "pid", "name", "alias", "version", "started_at", "stopped_at", "log"):
+        if record.get(key) is not None:
+            print(f"{key}: {record[key]}")
+    return 0 if action == "stop" or record.get("alive") else 1

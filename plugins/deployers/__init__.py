@@ -1,0 +1,1 @@
+"""Built-in deployers (entry-point group ``bucle.deployers``)."""

@@ -1,0 +1,240 @@
+"""The ``local`` deployer: ``bucle serve`` as a detached background process on this machine.
+
+The server runs in its own session, so it outlives the ``bucle deploy`` that started it and a
+Ctrl-C in that terminal does not reach it. What was started is recorded in
+``<state>/deployment.json``; status and stop read that record, because the deploying process is
+gone by the time anyone asks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from framework import hookimpl
+from framework.errors import BucleError, ConfigError
+from framework.files import write_json
+
+#: Seconds between SIGTERM and SIGKILL on stop: uvicorn's own graceful shutdown takes up to 10.
+STOP_GRACE_SECONDS = 15.0
+
+
+class LocalDeployer:
+    """Start, inspect and stop one local ``bucle serve`` process per project state directory."""
+
+    def __init__(self, state: str = ".bucle/deploy", ready_timeout: float = 60) -> None:
+        # Building the plugin must stay free of side effects: every command builds the host.
+        self.state = Path(state)
+        if float(ready_timeout) <= 0:
+            raise ConfigError(
+                f"deploy.ready_timeout={ready_timeout} must be a positive number of seconds"
+            )
+        self.ready_timeout = float(ready_timeout)
+
+    @property
+    def record_path(self) -> Path:
+        return self.state / "deployment.json"
+
+    def read_record(self) -> dict[str, Any] | None:
+        if not self.record_path.is_file():
+            return None
+        try:
+            return json.loads(self.record_path.read_text())
+        except (OSError, ValueError) as error:
+            raise BucleError(
+                f"cannot read {self.record_path}: {error}; delete it if no server is running"
+            ) from None
+
+    @hookimpl
+    def deploy(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """Start the server, wait until ``/ready`` answers 200, record it and return the record.
+
+        ``settings`` holds ``host``, ``port`` and ``alias`` (from ``serve``) and the
+        ``overrides`` to compose the server's config with. A server that exits or does not get
+        ready in ``ready_timeout`` seconds is killed, so a failed deploy leaves nothing running.
+        """
+        previous = self.read_record()
+        if previous and previous.get("status") == "running" and pid_alive(previous["pid"]):
+            raise BucleError(
+                f"a deployment is already running (pid {previous['pid']} on "
+                f"{previous['host']}:{previous['port']}, version {previous.get('version')}); "
+                "stop it first with `bucle deploy stop`"
+            )
+        host, port = str(settings["host"]), int(settings["port"])
+        self.state.mkdir(parents=True, exist_ok=True)
+        log_path = (self.state / f"serve-{port}.log").resolve()
+        command = [
+            sys.executable,
+            "-m",
+            "framework",
+            "serve",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            *settings.get("overrides", ()),
+        ]
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        base = f"http://{url_host(host)}:{port}"
+        try:
+            self._wait_ready(process, base, log_path)
+            model = get_json(base + "/model") or {}
+        except BaseException:
+            _kill_group(process.pid)
+            process.wait()
+            raise
+        record = {
+            "status": "running",
+            "pid": process.pid,
+            "host": host,
+            "port": port,
+            "url": base,
+            "alias": model.get("alias", settings.get("alias")),
+            "version": model.get("version"),
+            "name": model.get("name"),
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "log": str(log_path),
+            "command": command,
+        }
+        write_json(self.record_path, record)
+        return record
+
+    def _wait_ready(self, process: subprocess.Popen, base: str, log_path: Path) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        while True:
+            code = process.poll()
+            if code is not None:
+                raise BucleError(
+                    f"bucle serve exited with code {code} before it was ready: "
+                    f"{last_line(log_path)} (log {log_path})"
+                )
+            if status_of(base + "/ready") == 200:
+                return
+            if time.monotonic() >= deadline:
+                reason = (get_json(base + "/ready") or {}).get("reason") or last_line(log_path)
+                raise BucleError(
+                    f"bucle serve was not ready within {self.ready_timeout:g}s "
+                    f"(deploy.ready_timeout): {reason}; stopped it (log {log_path})"
+                )
+            time.sleep(0.1)
+
+    @hookimpl
+    def deployment_status(self) -> dict[str, Any] | None:
+        """The record plus ``alive`` (the pid runs) and ``healthy`` (``/health`` answers 200)."""
+        record = self.read_record()
+        if record is None:
+            return None
+        alive = record.get("status") == "running" and pid_alive(record["pid"])
+        healthy = alive and status_of(f"{record['url']}/health") == 200
+        return {**record, "alive": alive, "healthy": healthy}
+
+    @hookimpl
+    def stop_deployment(self) -> dict[str, Any] | None:
+        """SIGTERM the server's process group, SIGKILL it after a grace period, record it."""
+        record = self.read_record()
+        if record is None:
+            return None
+        if record.get("status") == "running":
+            pid = int(record["pid"])
+            if pid_alive(pid):
+                _signal_group(pid, signal.SIGTERM)
+                deadline = time.monotonic() + STOP_GRACE_SECONDS
+                while pid_alive(pid) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                if pid_alive(pid):
+                    _kill_group(pid)
+                    record["killed"] = True
+            record["status"] = "stopped"
+            record["stopped_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            write_json(self.record_path, record)
+        return {**record, "alive": False, "healthy": False}
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` runs; a zombie (exited, not yet reaped by its new parent) does not."""
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{int(pid)}/stat")
+    try:
+        # The state letter follows the parenthesised command name, which may contain spaces.
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    """Signal the server's whole session (uvicorn and anything it started), else the pid alone."""
+    with contextlib.suppress(ProcessLookupError):
+        try:
+            os.killpg(int(pid), sig)
+        except PermissionError:
+            os.kill(int(pid), sig)
+
+
+def _kill_group(pid: int) -> None:
+    _signal_group(pid, signal.SIGKILL)
+
+
+def url_host(host: str) -> str:
+    """The address to reach a server listening on ``host``: a wildcard is reached on loopback."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def status_of(url: str, timeout: float = 2) -> int | None:
+    """The HTTP status ``url`` answers with, None when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (OSError, ValueError):
+        return None
+
+
+def get_json(url: str, timeout: float = 2) -> dict[str, Any] | None:
+    """The JSON body ``url`` answers with (any status), None when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        try:
+            return json.loads(error.read())
+        except ValueError:
+            return None
+    except (OSError, ValueError):
+        return None
+
+
+def last_line(path: Path) -> str:
+    """The log's last non-empty line: usually the reason a server stopped."""
+    try:
+        lines = [line.strip() for line in path.read_text(errors="replace").splitlines()]
+    except OSError:
+        return "no log written"
+    lines = [line for line in lines if line]
+    return lines[-1] if lines else "the log is empty"
