@@ -4,6 +4,19 @@ The CLI prints a :class:`BucleError` as one line on stderr and exits with its ``
 anything else is a bug and keeps its traceback.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``choices``, else ``""``: the hint an
+    "unknown NAME" message ends with, worded the same everywhere."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
 
 class BucleError(Exception):
     """Base of every error Bucle reports to a user as one line."""

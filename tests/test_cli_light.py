@@ -81,22 +81,19 @@ def test_bucle_plugins_checks_imports_without_heavy_libraries(tmp_path: Path) ->
 
 
 def test_python_dash_m_framework_is_the_bucle_command(tmp_path: Path) -> None:
-    help_text = subprocess.run(
-        [sys.executable, "-m", "framework", "--help"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    def python_m_framework(flag: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "framework", flag],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    help_text = python_m_framework("--help")
     assert help_text.startswith("usage: bucle ")
     for command in ("run", "stage", "params", "plugins", "runs", "models"):
         assert f"    {command} " in help_text, command
 
-    version = subprocess.run(
-        [sys.executable, "-m", "framework", "--version"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    version = python_m_framework("--version")
     assert version.strip() == f"bucle {framework.__version__}"

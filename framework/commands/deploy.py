@@ -29,7 +29,10 @@ def deploy_command(
         action, overrides = "start", arguments
     if action == "start":
         return start(overrides, host, port)
-    hook = _deployer(overrides)
+    from framework.commands.serve import command_config
+    from framework.hooks.host import build_host
+
+    hook = build_host(command_config(overrides), ["deployer"]).hook
     if action == "status":
         return show(hook.deployment_status(), "status")
     return show(hook.stop_deployment(), "stop")
@@ -40,7 +43,8 @@ def start(overrides: Sequence[str], host: str | None, port: int | None) -> int:
     from framework.hooks.host import build_host
 
     cfg = serve_config(overrides, host, port)
-    status = build_host(cfg, ["deployer"]).hook.deployment_status()
+    deployer = build_host(cfg, ["deployer"]).hook
+    status = deployer.deployment_status()
     if not (status and status.get("alive")):
         # Fail before starting anything when the port is taken (by something else).
         check_address(str(cfg.serve.host), int(cfg.serve.port))
@@ -50,7 +54,7 @@ def start(overrides: Sequence[str], host: str | None, port: int | None) -> int:
         "alias": str(cfg.serve.alias),
         "overrides": list(overrides),
     }
-    record = build_host(cfg, ["deployer"]).hook.deploy(settings=settings)
+    record = deployer.deploy(settings=settings)
     print(
         f"deployed {record.get('name')} version {record.get('version')} "
         f"(alias {record.get('alias')}) at {record.get('url')}, pid {record.get('pid')}"
@@ -58,18 +62,6 @@ def start(overrides: Sequence[str], host: str | None, port: int | None) -> int:
     print(f"log: {record.get('log')}")
     print("status: bucle deploy status; stop: bucle deploy stop")
     return 0
-
-
-def _deployer(overrides: Sequence[str]) -> Any:
-    from framework.commands.project import project_config
-    from framework.config.compose import compose_config, validate_config
-    from framework.hooks.host import build_host
-
-    if overrides:
-        cfg = validate_config(compose_config(overrides), "conf/ with overrides")
-    else:
-        cfg = project_config()
-    return build_host(cfg, ["deployer"]).hook
 
 
 def show(record: dict[str, Any] | None, action: str) -> int:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from framework.commands.project import project_host, table
 from framework.errors import BucleError
+from framework.hooks.host import PluginHost
+from framework.records import ModelVersion
 
 
 def list_models() -> int:
@@ -31,25 +33,28 @@ def list_models() -> int:
     return 0
 
 
-def show_model(version: int) -> int:
-    cfg, host = project_host("registry")
+def find_version(version: int, *roles: str) -> tuple[PluginHost, ModelVersion]:
+    """The plugin host for ``roles`` and the project's registered ``version``, or a clear error."""
+    cfg, host = project_host(*roles)
     found = host.hook.get_model_version(name=str(cfg.project), version=version)
     if found is None:
         raise BucleError(f"model '{cfg.project}' has no version {version}; see `bucle models list`")
+    return host, found
+
+
+def show_model(version: int) -> int:
+    _, found = find_version(version, "registry")
     print(json.dumps(found.to_dict(), indent=2, default=str))
     return 0
 
 
 def show_card(version: int) -> int:
     """Print a version's model card, read from the artifact store by the hash in its lineage."""
-    cfg, host = project_host("registry", "store")
-    found = host.hook.get_model_version(name=str(cfg.project), version=version)
-    if found is None:
-        raise BucleError(f"model '{cfg.project}' has no version {version}; see `bucle models list`")
+    host, found = find_version(version, "registry", "store")
     sha256 = found.lineage.get("model_card_sha256")
     if not sha256:
         raise BucleError(
-            f"model '{cfg.project}' version {version} has no model card (it was registered "
+            f"model '{found.name}' version {version} has no model card (it was registered "
             "before cards existed); re-run the pipeline to register a version with one"
         )
     path = host.hook.get_artifact(sha256=sha256)

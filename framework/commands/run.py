@@ -105,11 +105,10 @@ def run_with_hydra(overrides: list[str]) -> int:
 def reproduce_run(run_id: str, tolerance: float = 1e-9) -> int:
     """Re-run a tracked run from its stored config alone and say whether its metrics match."""
     from framework.commands.project import project_host, table
+    from framework.commands.runs import tracked_run
 
     _, host = project_host("tracker")
-    original = host.hook.get_run(run_id=run_id)
-    if original is None:
-        raise BucleError(f"no run '{run_id}' in the tracker; see `bucle runs list`")
+    original = tracked_run(host, run_id)
     config = original.manifest.get("config")
     if not config:
         raise BucleError(

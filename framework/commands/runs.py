@@ -10,7 +10,8 @@ from framework.pipeline.tracking import flatten
 from framework.records import RunRecord
 
 
-def _get(host, run_id: str) -> RunRecord:
+def tracked_run(host, run_id: str) -> RunRecord:
+    """The run ``run_id`` from the tracker, or a one-line error pointing at `bucle runs list`."""
     run = host.hook.get_run(run_id=run_id)
     if run is None:
         raise BucleError(f"no run '{run_id}' in the tracker; see `bucle runs list`")
@@ -42,7 +43,7 @@ def list_runs(limit: int, every_project: bool) -> int:
 
 def show_run(run_id: str) -> int:
     _, host = project_host("tracker")
-    run = _get(host, run_id)
+    run = tracked_run(host, run_id)
     manifest = run.manifest
     git = manifest.get("git", {})
     print(f"run       {run.run_id}  ({run.status})")
@@ -67,7 +68,7 @@ def show_run(run_id: str) -> int:
 
 def compare_runs(first: str, second: str) -> int:
     _, host = project_host("tracker")
-    a, b = _get(host, first), _get(host, second)
+    a, b = tracked_run(host, first), tracked_run(host, second)
     rows = []
     for key in sorted(set(a.metrics) | set(b.metrics)):
         va, vb = a.metrics.get(key), b.metrics.get(key)

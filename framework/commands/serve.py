@@ -14,20 +14,24 @@ from collections.abc import Sequence
 from framework.errors import BucleError, ConfigError
 
 
-def serve_config(overrides: Sequence[str] = (), host: str | None = None, port: int | None = None):
-    """The validated config to serve with, ``--host``/``--port`` applied."""
+def command_config(overrides: Sequence[str] = ()):
+    """``params.yaml`` as written, or ``conf/`` composed with ``overrides`` when there are any."""
     from framework.commands.project import project_config
     from framework.config.compose import compose_config, validate_config
 
     if overrides:
-        cfg = validate_config(compose_config(overrides), "conf/ with overrides")
-    else:
-        cfg = project_config()
+        return validate_config(compose_config(overrides), "conf/ with overrides")
+    return project_config()
+
+
+def serve_config(overrides: Sequence[str] = (), host: str | None = None, port: int | None = None):
+    """The validated config to serve with, ``--host``/``--port`` applied."""
+    cfg = command_config(overrides)
     if host is not None:
         cfg.serve.host = host
     if port is not None:
         cfg.serve.port = port
-    if not 0 <= int(cfg.serve.port) <= 65535:
+    if not 1 <= int(cfg.serve.port) <= 65535:
         raise ConfigError(f"serve.port={cfg.serve.port} is not a TCP port; use 1 to 65535")
     for key in ("max_records", "max_body_bytes"):
         if int(cfg.serve[key]) < 1:
@@ -60,6 +64,10 @@ def serve(overrides: Sequence[str] = (), host: str | None = None, port: int | No
     """Run the server until interrupted; SIGINT/SIGTERM stop it after flushing the log."""
     cfg = serve_config(overrides, host, port)
     check_address(str(cfg.serve.host), int(cfg.serve.port))
+    from framework.serving.inference_log import InferenceLog
+
+    # Settle and open the log here: failing inside uvicorn's startup would print a traceback.
+    InferenceLog(str(cfg.paths.state)).recover()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -12,7 +12,7 @@ card's hash changes only when something it says changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from framework.evaluation.metrics import METRIC_NAMES
@@ -44,7 +44,6 @@ class CardFacts:
     featurize: dict[str, Any] | None = None
     slices: dict[str, Any] | None = None
     business: dict[str, Any] | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def render_model_card(facts: CardFacts) -> str:

@@ -122,6 +122,8 @@ class DerivedFeature:
     expression: str
     columns: tuple[str, ...]
     _tree: ast.Expression = field(repr=False, compare=False)
+    #: The config section the expression is written in, for error messages.
+    section: str = CONFIG_PATH
 
     def evaluate(self, frame: pd.DataFrame) -> pd.Series:
         """Compute the feature for every row of ``frame``, as a Series on ``frame``'s index.
@@ -182,16 +184,17 @@ class DerivedFeature:
 
     @property
     def _where(self) -> str:
-        return f"{CONFIG_PATH}.{self.name}"
+        return f"{self.section}.{self.name}"
 
 
-def parse_expression(name: str, expression: str) -> DerivedFeature:
+def parse_expression(name: str, expression: str, section: str = CONFIG_PATH) -> DerivedFeature:
     """Check ``expression`` against the allow-list and return the feature it defines.
 
-    Raises :class:`~framework.errors.ConfigError` naming the feature, the offending construct
-    and what is allowed instead.
+    Raises :class:`~framework.errors.ConfigError` naming ``section.name``, the offending
+    construct and what is allowed instead; ``section`` lets another config section written in
+    this language (``validate.rules.consistency``) get errors that point at itself.
     """
-    where = f"{CONFIG_PATH}.{name}"
+    where = f"{section}.{name}"
     if not isinstance(expression, str) or not expression.strip():
         raise ConfigError(
             f"{where}: expected an expression like 'total_spend / n_orders', got {expression!r}"
@@ -212,8 +215,8 @@ def parse_expression(name: str, expression: str) -> DerivedFeature:
             f"{where}: {expression!r} is nested too deeply; split it into several features"
         ) from None
     columns: set[str] = set()
-    _check_node(tree.body, name, expression, columns)
-    return DerivedFeature(name, expression, tuple(sorted(columns)), tree)
+    _check_node(tree.body, where, expression, columns)
+    return DerivedFeature(name, expression, tuple(sorted(columns)), tree, section)
 
 
 def compute_features(frame: pd.DataFrame, derived: Mapping[str, str]) -> pd.DataFrame:
@@ -239,35 +242,33 @@ def compute_features(frame: pd.DataFrame, derived: Mapping[str, str]) -> pd.Data
 # ---------------------------------------------------------------------------------------------
 
 
-def _refuse(name: str, expression: str, what: str) -> ConfigError:
-    return ConfigError(
-        f"{CONFIG_PATH}.{name}: {expression!r} uses {what}, which is not allowed; {ALLOWED}"
-    )
+def _refuse(where: str, expression: str, what: str) -> ConfigError:
+    return ConfigError(f"{where}: {expression!r} uses {what}, which is not allowed; {ALLOWED}")
 
 
-def _check_node(node: ast.AST, name: str, expression: str, columns: set[str]) -> None:
+def _check_node(node: ast.AST, where: str, expression: str, columns: set[str]) -> None:
     def check(child: ast.AST) -> None:
-        _check_node(child, name, expression, columns)
+        _check_node(child, where, expression, columns)
 
     if isinstance(node, ast.Name):
         if node.id.startswith("__"):
-            raise _refuse(name, expression, f"the name {node.id!r}")
+            raise _refuse(where, expression, f"the name {node.id!r}")
         columns.add(node.id)
     elif isinstance(node, ast.Constant):
         value = node.value
         if isinstance(value, bool) or not isinstance(value, int | float):
             what = "text strings" if isinstance(value, str | bytes) else f"the constant {value!r}"
-            raise _refuse(name, expression, what)
+            raise _refuse(where, expression, what)
         if not math.isfinite(float(value)):
-            raise _refuse(name, expression, f"the number {value!r}, which is too large")
+            raise _refuse(where, expression, f"the number {value!r}, which is too large")
     elif isinstance(node, ast.BinOp):
         if not isinstance(node.op, _BINARY_OPERATORS):
-            raise _refuse(name, expression, _describe(node.op))
+            raise _refuse(where, expression, _describe(node.op))
         check(node.left)
         check(node.right)
     elif isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, ast.UAdd | ast.USub | ast.Not):
-            raise _refuse(name, expression, _describe(node.op))
+            raise _refuse(where, expression, _describe(node.op))
         check(node.operand)
     elif isinstance(node, ast.BoolOp):
         for value in node.values:
@@ -275,35 +276,34 @@ def _check_node(node: ast.AST, name: str, expression: str, columns: set[str]) ->
     elif isinstance(node, ast.Compare):
         for op in node.ops:
             if not isinstance(op, _COMPARISONS):
-                raise _refuse(name, expression, _describe(op))
+                raise _refuse(where, expression, _describe(op))
         check(node.left)
         for comparator in node.comparators:
             check(comparator)
     elif isinstance(node, ast.Call):
-        _check_call(node, name, expression)
+        _check_call(node, where, expression)
         for argument in node.args:
             check(argument)
     else:
-        raise _refuse(name, expression, _describe(node))
+        raise _refuse(where, expression, _describe(node))
 
 
-def _check_call(node: ast.Call, name: str, expression: str) -> None:
-    where = f"{CONFIG_PATH}.{name}"
+def _check_call(node: ast.Call, where: str, expression: str) -> None:
     if not isinstance(node.func, ast.Name):
-        raise _refuse(name, expression, _describe(node.func))
+        raise _refuse(where, expression, _describe(node.func))
     function = node.func.id
     if function.startswith("__"):
-        raise _refuse(name, expression, f"the name {function!r}")
+        raise _refuse(where, expression, f"the name {function!r}")
     if function not in FUNCTIONS:
         raise ConfigError(
             f"{where}: {expression!r} calls unknown function {function!r}; allowed functions: "
             f"{', '.join(FUNCTIONS)}" + _did_you_mean(function, list(FUNCTIONS))
         )
     if node.keywords:
-        raise _refuse(name, expression, f"keyword arguments in {function}()")
+        raise _refuse(where, expression, f"keyword arguments in {function}()")
     for argument in node.args:
         if isinstance(argument, ast.Starred):
-            raise _refuse(name, expression, "argument unpacking")
+            raise _refuse(where, expression, "argument unpacking")
     smallest, largest = FUNCTIONS[function]
     count = len(node.args)
     if count < smallest or (largest is not None and count > largest):
@@ -319,7 +319,7 @@ def _check_call(node: ast.Call, name: str, expression: str) -> None:
             f"it takes {expected}"
         )
     if function == "bucket":
-        _check_bucket_edges(node, name, expression)
+        _check_bucket_edges(node, where, expression)
     if function in DATE_FUNCTIONS:
         for argument in node.args:
             if not isinstance(argument, ast.Name):
@@ -329,9 +329,8 @@ def _check_call(node: ast.Call, name: str, expression: str) -> None:
                 )
 
 
-def _check_bucket_edges(node: ast.Call, name: str, expression: str) -> None:
+def _check_bucket_edges(node: ast.Call, where: str, expression: str) -> None:
     """bucket()'s edges after the first argument must be number literals, strictly increasing."""
-    where = f"{CONFIG_PATH}.{name}"
     edges = []
     for argument in node.args[1:]:
         edge = bucket_edge(argument)

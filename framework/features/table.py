@@ -29,15 +29,21 @@ def store_keys(features: Any, columns: Iterable[Any]) -> tuple[str, str]:
                 f"features.entity and features.timestamp to the columns that key the feature "
                 f"table (e.g. features.{key}={example}), or features.store=null"
             )
-        if str(value) not in available:
-            close = difflib.get_close_matches(str(value), available, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(
-                f"features.{key}={value!r} is not a column of the featurized table; columns: "
-                f"{', '.join(available)}{hint}"
-            )
-        keys.append(str(value))
+        keys.append(require_column(f"features.{key}", value, available))
     return keys[0], keys[1]
+
+
+def require_column(setting: str, value: Any, columns: list[str]) -> str:
+    """``value`` as a column name, or a ConfigError naming ``setting``, the featurized table's
+    ``columns`` and the closest one."""
+    if str(value) in columns:
+        return str(value)
+    close = difflib.get_close_matches(str(value), columns, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ConfigError(
+        f"{setting}={value!r} is not a column of the featurized table; columns: "
+        f"{', '.join(columns)}{hint}"
+    )
 
 
 def feature_table(

@@ -17,7 +17,7 @@ from typing import Any
 
 import pluggy
 
-from framework.errors import PluginError
+from framework.errors import PluginError, did_you_mean
 from framework.hooks import specs
 from framework.hooks.markers import PROJECT_NAME
 
@@ -93,8 +93,7 @@ def load_class(role: Role, name: str) -> type:
     entry_point = available.get(name)
     if entry_point is None:
         names = ", ".join(available) or "none"
-        close = difflib.get_close_matches(name, list(available), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(name, list(available))
         raise PluginError(
             f"unknown {role.name} plugin '{name}' (config {role.section}); installed: {names}{hint}"
         )
@@ -148,8 +147,7 @@ def build_plugin(role: Role, name: str, options: Mapping[str, Any]) -> object:
     }
     unknown = [key for key in options if key not in accepted]
     if unknown and not takes_any:
-        close = difflib.get_close_matches(unknown[0], accepted, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(unknown[0], accepted)
         raise PluginError(
             f"{role.name} plugin '{name}' has no option '{unknown[0]}' ({where}.{unknown[0]}); "
             f"accepted options: {accepted_text}{hint}"

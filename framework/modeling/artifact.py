@@ -5,7 +5,7 @@ anything else is refused with the type's name. Every load checks the sha256 when
 
 A bundle carries its decision rule with it: a binary model trained with
 ``evaluate.business.optimize_threshold`` predicts the positive class at a probability of at least
-its chosen threshold, and evaluation and serving call :meth:`ModelBundle.predict` so both apply
+its chosen threshold, and evaluation and serving call :meth:`ModelBundle.decide` so both apply
 the same rule. Bundles saved before thresholds existed load with none (the estimator's predict).
 """
 
@@ -48,20 +48,36 @@ class ModelBundle:
 
     def predict(self, inputs: Any) -> Any:
         """Predicted classes for prepared inputs, with the bundle's decision threshold."""
-        if self.decision_threshold is None:
-            return self.pipeline.predict(inputs)
+        return self.decide(self.pipeline.predict_proba(inputs))
+
+    def decide(self, proba: Any) -> Any:
+        """Predicted classes from probabilities already computed: the one decision rule.
+
+        Evaluation and serving both need the probabilities anyway, so they decide from them
+        rather than calling ``predict`` (which would compute them twice). The positive class wins
+        at a probability of at least the decision threshold; without one, the most probable
+        class wins, as scikit-learn's ``predict`` does.
+        """
         import numpy as np
 
+        classes = np.asarray(self.pipeline.classes_)
+        if self.decision_threshold is None:
+            return classes[np.asarray(proba).argmax(axis=1)]
+        self.check_decision_rule()
+        positive = self.classes.index(self.positive_label)
+        chosen = np.where(proba[:, positive] >= self.decision_threshold, positive, 1 - positive)
+        return classes[chosen]
+
+    def check_decision_rule(self) -> None:
+        """A threshold only makes sense for a binary model that predicts its positive class."""
+        if self.decision_threshold is None:
+            return
         classes = self.classes
         if len(classes) != 2 or self.positive_label not in classes:
             raise ArtifactError(
                 f"model has a decision threshold for class {self.positive_label!r} but predicts "
                 f"{classes}; re-run the train stage"
             )
-        positive = classes.index(self.positive_label)
-        proba = self.pipeline.predict_proba(inputs)[:, positive]
-        chosen = np.where(proba >= self.decision_threshold, positive, 1 - positive)
-        return np.asarray(self.pipeline.classes_)[chosen]
 
 
 def save_model(path: Path, bundle: ModelBundle) -> str:

@@ -76,9 +76,7 @@ def infer_schema(
             ignored[column] = "excluded in features.exclude"
         elif series.isna().all():
             ignored[column] = "every value is missing"
-        elif pd.api.types.is_datetime64_any_dtype(series) or isinstance(
-            series.dtype, pd.DatetimeTZDtype
-        ):
+        elif pd.api.types.is_datetime64_any_dtype(series.dtype):  # tz-aware included
             ignored[column] = "timestamp: derive features from it in features.derived"
         elif pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
             numeric.append(column)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from framework.errors import BucleError, StageError
+from framework.errors import StageError
 from framework.pipeline import tracking
 from framework.pipeline.context import RunContext
 from framework.pipeline.stages import STAGES, get_stage
@@ -53,7 +53,7 @@ def run_pipeline(
     try:
         for name in names:
             run_stage(context, name)
-    except (BucleError, Exception) as error:
+    except Exception as error:
         tracking.finish(context, "failed", error)
         raise
     if "register" not in names:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from framework.errors import StageError
+from framework.errors import StageError, did_you_mean
 
 if TYPE_CHECKING:
     from framework.pipeline.context import RunContext
@@ -46,9 +46,6 @@ STAGES: dict[str, Stage] = {
 def get_stage(name: str) -> Stage:
     """The stage called ``name``, or a StageError listing the stages."""
     if name not in STAGES:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(STAGES), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(name, STAGES)
         raise StageError(f"unknown stage '{name}'; stages: {', '.join(STAGES)}{hint}")
     return STAGES[name]

@@ -28,12 +28,15 @@ from framework.records import CheckResult
 
 def check_score(check: CheckResult, rows: int) -> float:
     """One check's score in [0, 1]: the passing share of rows, or 1/0 for a dataset check."""
-    if check.level == "dataset":
-        return 1.0 if check.passed else 0.0
-    if rows <= 0:
+    if check.level == "dataset" or rows <= 0:
         return 1.0 if check.passed else 0.0
     failed = min(len(set(check.failed_rows)), rows)
     return 1.0 - failed / rows
+
+
+def worst_first(check: dict[str, Any]) -> tuple[bool, int]:
+    """Sort key for reported checks: dataset checks first, then by failed rows, most first."""
+    return (check["level"] != "dataset", -check["failed_rows"])
 
 
 def mean_or_none(values: Sequence[float]) -> float | None:
@@ -72,7 +75,7 @@ def score_dimensions(checks: Sequence[tuple[str, CheckResult]], rows: int) -> di
             failing[dimension].append({"validator": validator, **check.to_dict()})
     dimensions: dict[str, dict[str, Any]] = {}
     for dimension in DIMENSIONS:
-        failing[dimension].sort(key=lambda c: (c["level"] != "dataset", -c["failed_rows"]))
+        failing[dimension].sort(key=worst_first)
         dimensions[dimension] = {
             "score": mean_or_none(scores[dimension]),
             "checks": len(scores[dimension]),

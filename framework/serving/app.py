@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import time
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -159,6 +160,8 @@ def create_app(cfg: Any, plugin_host: Any = None) -> FastAPI:
             stored, unknown = await run_in_threadpool(record_feedback, state_dir, pairs)
         except RequestError as error:
             return _json(error.status, error.body())
+        except (sqlite3.Error, OSError) as error:  # a locked or full disk: the client may retry
+            return _json(503, {"detail": f"cannot store the feedback: {error}; retry"})
         return _json(200, {"stored": stored, "unknown": unknown})
 
     @app.get("/health")

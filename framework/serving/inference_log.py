@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from framework.errors import BucleError
 from framework.files import write_with
+from framework.sqlite import connect
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -135,12 +136,17 @@ def _iso(moment: datetime) -> str:
 
 
 def _connect(directory: Path) -> sqlite3.Connection:
-    directory.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(directory / BUFFER, timeout=30, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute("PRAGMA busy_timeout=30000")
-    db.executescript(SCHEMA)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(directory / BUFFER, timeout=30, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA busy_timeout=30000")
+        db.executescript(SCHEMA)
+    except (OSError, sqlite3.Error) as error:
+        raise InferenceLogError(
+            f"cannot open the inference log {directory / BUFFER}: {error}; check paths.state"
+        ) from None
     return db
 
 
@@ -373,34 +379,25 @@ def record_feedback(state_dir: Path | str, items: Sequence[tuple[str, Any]]) -> 
 
     Sending a label again for the same request replaces it: the latest word on the truth wins.
     """
-    db = _connect(inference_dir(state_dir))
-    try:
-        now = _iso(datetime.now(UTC))
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            known = set()
-            ids = list(dict.fromkeys(request_id for request_id, _ in items))
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ", ".join("?" for _ in chunk)
-                known.update(
-                    row[0]
-                    for row in db.execute(
-                        f"SELECT request_id FROM requests WHERE request_id IN ({marks})", chunk
-                    )
+    now = _iso(datetime.now(UTC))
+    with connect(inference_dir(state_dir) / BUFFER, SCHEMA) as db:
+        known = set()
+        ids = list(dict.fromkeys(request_id for request_id, _ in items))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            known.update(
+                row[0]
+                for row in db.execute(
+                    f"SELECT request_id FROM requests WHERE request_id IN ({marks})", chunk
                 )
-            stored = [
-                (request_id, json.dumps(label), now)
-                for request_id, label in items
-                if request_id in known
-            ]
-            db.executemany("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?)", stored)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-    finally:
-        db.close()
+            )
+        stored = [
+            (request_id, json.dumps(label), now)
+            for request_id, label in items
+            if request_id in known
+        ]
+        db.executemany("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?)", stored)
     unknown = [request_id for request_id in ids if request_id not in known]
     return len(stored), unknown
 

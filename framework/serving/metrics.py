@@ -8,6 +8,8 @@ from sharing counts or clashing on registration.
 
 from __future__ import annotations
 
+import collections
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 #: Latency buckets in seconds: fine below 100 ms, where a healthy model answers.
@@ -66,10 +68,7 @@ class ServingMetrics:
         self.latency.labels(model_version, outcome).observe(seconds)
 
     def count_predictions(self, model_version: str, predictions: list) -> None:
-        counts: dict[str, int] = {}
-        for value in predictions:
-            counts[str(value)] = counts.get(str(value), 0) + 1
-        for label, count in counts.items():
+        for label, count in collections.Counter(map(str, predictions)).items():
             self.predictions.labels(model_version, label).inc(count)
 
     def exposition(self) -> tuple[bytes, str]:

@@ -70,7 +70,7 @@ class LoadedModel:
         proba = self.bundle.pipeline.predict_proba(inputs)
         classes = [str(value) for value in self.classes]
         probabilities = [dict(zip(classes, map(float, row), strict=True)) for row in proba]
-        return decide(self.bundle, proba), probabilities
+        return self.bundle.decide(proba).tolist(), probabilities
 
     def describe(self) -> dict[str, Any]:
         """What ``/model`` says about this version."""
@@ -88,37 +88,6 @@ class LoadedModel:
         }
 
 
-def decide(bundle: ModelBundle, proba: Any) -> list[Any]:
-    """The predicted class per row from probabilities already computed: the bundle's rule.
-
-    :meth:`ModelBundle.predict <framework.modeling.artifact.ModelBundle.predict>` applies the
-    same rule but computes the probabilities again; the server needs them anyway, so it decides
-    from them once. The positive class wins at a probability of at least the decision threshold;
-    without one, the most probable class wins (what scikit-learn's ``predict`` does). A test
-    pins that served predictions equal ``ModelBundle.predict``.
-    """
-    classes = bundle.classes
-    if bundle.decision_threshold is None:
-        return [classes[index] for index in proba.argmax(axis=1)]
-    positive = classes.index(bundle.positive_label)
-    threshold = bundle.decision_threshold
-    return [
-        classes[positive] if p >= threshold else classes[1 - positive] for p in proba[:, positive]
-    ]
-
-
-def check_decision_rule(bundle: ModelBundle, label: str) -> None:
-    """A threshold only makes sense for a binary model that predicts its positive class."""
-    if bundle.decision_threshold is None:
-        return
-    classes = bundle.classes
-    if len(classes) != 2 or bundle.positive_label not in classes:
-        raise ArtifactError(
-            f"{label} has a decision threshold for class {bundle.positive_label!r} but predicts "
-            f"{classes}; re-run the train stage"
-        )
-
-
 def load_version(host: Any, name: str, alias: str, version: ModelVersion) -> LoadedModel:
     """Fetch ``version``'s artifact from the store and load it, checking its registered sha256."""
     from framework.features.serving import input_fields
@@ -130,7 +99,10 @@ def load_version(host: Any, name: str, alias: str, version: ModelVersion) -> Loa
             f"(sha256 {version.sha256[:12]}…); check the store plugin"
         )
     bundle = load_model(Path(path), sha256=version.sha256)
-    check_decision_rule(bundle, f"{name} v{version.version}")
+    try:
+        bundle.check_decision_rule()
+    except ArtifactError as error:
+        raise ArtifactError(f"{name} v{version.version}: {error}") from None
     return LoadedModel(
         name=name,
         alias=alias,

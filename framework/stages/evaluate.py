@@ -24,7 +24,7 @@ from framework.evaluation.business import (
     economics,
     value_of,
 )
-from framework.evaluation.metrics import plain, positive_label, score
+from framework.evaluation.metrics import positive_label, score
 from framework.evaluation.slices import check_slice_config, slice_report, worst_metrics
 from framework.files import write_json, write_text, write_with
 from framework.modeling.artifact import load_model
@@ -65,10 +65,10 @@ def run(context: RunContext) -> dict[str, Path]:
     inputs = prepare_inputs(test, bundle.schema)
     y_true = test[context.target].to_numpy()
     proba = bundle.pipeline.predict_proba(inputs)
-    classes = [plain(c) for c in bundle.pipeline.classes_]
+    classes = bundle.classes
     positive = positive_label(classes, evaluate.positive_label)
     econ = economics(evaluate.business, classes, positive)
-    y_pred = bundle.predict(inputs)
+    y_pred = bundle.decide(proba)
 
     metrics: dict[str, Any] = dict(score(y_true, y_pred, proba, classes, positive))
     metrics["n_test"] = len(test)

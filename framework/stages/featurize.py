@@ -8,13 +8,12 @@ never touched, so the evaluation still measures every group as it really is.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from framework.errors import ConfigError
 from framework.features.expressions import compute_features
-from framework.features.table import feature_table, store_keys
+from framework.features.table import feature_table, require_column, store_keys
 from framework.files import write_json
 from framework.pipeline.context import RunContext
 from framework.tables import read_table, write_table
@@ -97,14 +96,7 @@ def undersample(
             f"features.undersample.keep_share={keep_share} needs features.undersample.column "
             "and .value: the group of training rows to thin out, e.g. column=region value=west"
         )
-    if str(column) not in columns:
-        close = difflib.get_close_matches(str(column), columns, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(
-            f"features.undersample.column={column!r} is not a column; columns: "
-            f"{', '.join(columns)}{hint}"
-        )
-    series = train[str(column)]
+    series = train[require_column("features.undersample.column", column, columns)]
     matches = _matches(series, value)
     positions = np.flatnonzero(matches)
     if value is not None and len(positions) == 0:

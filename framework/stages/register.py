@@ -79,16 +79,6 @@ def read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def existing_version(context: RunContext, sha256: str) -> ModelVersion | None:
-    versions = context.host.hook.list_model_versions(name=context.project) or []
-    return next((v for v in versions if v.sha256 == sha256), None)
-
-
-def next_version(context: RunContext) -> int:
-    versions = context.host.hook.list_model_versions(name=context.project) or []
-    return max((v.version for v in versions), default=0) + 1
-
-
 def card_facts(
     context: RunContext,
     version: int,
@@ -97,6 +87,7 @@ def card_facts(
     metrics: dict[str, Any],
     gate: dict[str, Any],
     slice_gate: dict[str, Any],
+    slices: dict[str, Any] | None,
     promoted: bool,
 ) -> CardFacts:
     """Gather what the card says from the config, the model bundle and the stage reports."""
@@ -132,7 +123,7 @@ def card_facts(
         lineage=lineage,
         validation=read_json(layout.validation_report),
         featurize=read_json(layout.reports / "featurize.json"),
-        slices=read_json(layout.slices),
+        slices=slices,
         business=economics,
     )
 
@@ -163,7 +154,8 @@ def run(context: RunContext) -> dict[str, Path]:
     check_slice_config(evaluate)
     metrics = json.loads(layout.metrics.read_text())
     gate = check_gate(metrics, dict(evaluate.gate))
-    slice_gate = check_slice_gate(metrics, dict(evaluate.slice_gate), read_json(layout.slices))
+    slices = read_json(layout.slices)
+    slice_gate = check_slice_gate(metrics, dict(evaluate.slice_gate), slices)
     promoted = all(result["passed"] for result in [*gate.values(), *slice_gate.values()])
     sha256 = sha256_file(layout.model)
     uri = context.host.hook.put_artifact(path=layout.model, sha256=sha256)
@@ -185,15 +177,19 @@ def run(context: RunContext) -> dict[str, Path]:
         if isinstance(v, int | float) and not isinstance(v, bool)
     }
 
-    already = existing_version(context, sha256)
-    if already is None:
-        number = next_version(context)
-        card_lineage = {**lineage, "run_id": context.run_id, "artifact_sha256": sha256}
-        aliases = [CANDIDATE] if promoted else []
+    def card(number: int, aliases: list[str], card_lineage: dict[str, Any], run_id: str) -> str:
+        card_lineage = {**card_lineage, "run_id": run_id, "artifact_sha256": sha256}
         facts = card_facts(
-            context, number, aliases, card_lineage, metrics, gate, slice_gate, promoted
+            context, number, aliases, card_lineage, metrics, gate, slice_gate, slices, promoted
         )
-        lineage["model_card_sha256"] = store_card(context, render_model_card(facts))
+        return render_model_card(facts)
+
+    versions = context.host.hook.list_model_versions(name=context.project) or []
+    already = next((v for v in versions if v.sha256 == sha256), None)
+    if already is None:
+        number = max((v.version for v in versions), default=0) + 1
+        text = card(number, [CANDIDATE] if promoted else [], lineage, context.run_id)
+        lineage["model_card_sha256"] = store_card(context, text)
     version = context.host.hook.register_model(
         name=context.project, sha256=sha256, run_id=context.run_id, lineage=lineage, metrics=numeric
     )
@@ -204,23 +200,12 @@ def run(context: RunContext) -> dict[str, Path]:
             file=sys.stderr,
         )
     if already is not None:
-        card = stored_card(context, already)
-        if card is None:
+        text = stored_card(context, already)
+        if text is None:
             # Registered before model cards existed, or the store lost the card: describe the
             # version from today's reports, without recording it (a version never changes).
-            card_lineage = {**already.lineage, "run_id": already.run_id, "artifact_sha256": sha256}
-            facts = card_facts(
-                context,
-                already.version,
-                list(already.aliases),
-                card_lineage,
-                metrics,
-                gate,
-                slice_gate,
-                promoted,
-            )
-            card = render_model_card(facts)
-        write_text(layout.model_card, card)
+            text = card(already.version, list(already.aliases), already.lineage, already.run_id)
+        write_text(layout.model_card, text)
     if promoted:
         version = context.host.hook.set_model_alias(
             name=context.project, alias=CANDIDATE, version=version.version

@@ -20,7 +20,12 @@ from framework.files import write_json, write_text
 from framework.pipeline import tracking
 from framework.pipeline.context import RunContext
 from framework.quality.report_html import render_validation_html
-from framework.quality.score import format_score, quality_metrics, score_dimensions
+from framework.quality.score import (
+    format_score,
+    quality_metrics,
+    score_dimensions,
+    worst_first,
+)
 from framework.records import CheckResult
 from framework.tables import read_table, write_table
 
@@ -34,6 +39,13 @@ SAMPLE_ROWS = 20
 
 def target_check(frame: pd.DataFrame, target: str) -> CheckResult:
     """Rows without a label cannot train or evaluate a model: the framework always checks it."""
+    if target not in frame.columns:
+        # data.target changed since ingest (or raw.parquet is stale): say so, not a KeyError.
+        columns = ", ".join(map(str, frame.columns))
+        raise DataError(
+            f"data.target='{target}' is not a column of the ingested table; run "
+            f"`bucle stage ingest` again or fix data.target; columns: {columns}"
+        )
     missing = tuple(int(i) for i in frame[target].isna().to_numpy().nonzero()[0])
     detail = f"{len(missing)} rows have no {target}" if missing else ""
     return CheckResult(
@@ -93,7 +105,7 @@ def _dimension_scores(dimensions: dict[str, dict[str, Any]]) -> str:
 def failure_message(report: dict[str, Any], report_path: Path, html_path: Path) -> str:
     """One line: why the stage failed, the three worst checks and where the report is."""
     failing = [c for c in report["checks"] if not c["passed"]]
-    failing.sort(key=lambda c: (c["level"] != "dataset", -c["failed_rows"]))
+    failing.sort(key=worst_first)
     worst = ", ".join(
         f"{c['name']} ({c['failed_rows']} {'row' if c['failed_rows'] == 1 else 'rows'})"
         if c["level"] == "row"

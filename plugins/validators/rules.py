@@ -42,7 +42,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import datetime as dt
-import difflib
 import math
 import numbers
 import re
@@ -52,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from framework import hookimpl
-from framework.errors import BucleError, ConfigError
+from framework.errors import BucleError, ConfigError, did_you_mean
 from framework.features import expressions
 from framework.features.expressions import DerivedFeature, parse_expression
 from framework.records import CheckResult
@@ -134,11 +133,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _did_you_mean(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
 def _is_number(value: Any) -> bool:
     """True for ints and floats (numpy's too), False for bools, which YAML users mean as flags."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
@@ -185,7 +179,7 @@ def _parse_rules(column: str, rules: Any) -> dict[str, Any]:
         if key not in RULES:
             raise ConfigError(
                 f"{where}: unknown rule {key!r}; accepted rules: {', '.join(RULES)}"
-                + _did_you_mean(str(key), RULES)
+                + did_you_mean(str(key), RULES)
             )
         parsed[key] = _parse_rule(f"{where}.{key}", key, value)
     # Rules switched off with ``false`` are kept out, so no result claims they were checked.
@@ -199,7 +193,7 @@ def _parse_rule(where: str, rule: str, value: Any) -> Any:
         if value not in TYPES:
             raise ConfigError(
                 f"{where}: unknown type {value!r}; accepted types: {', '.join(TYPES)}"
-                + _did_you_mean(str(value), TYPES)
+                + did_you_mean(str(value), TYPES)
             )
         return value
     if rule in ("canonical", "not_null", "unique"):
@@ -282,20 +276,8 @@ def _parse_consistency(consistency: Any) -> dict[str, DerivedFeature]:
                 f"{where}: rule name {name!r} cannot be empty or hold ';' (the quarantine file "
                 "separates the checks a row broke with ';'); rename it like active_after_signup"
             )
-        try:
-            rules[name] = parse_expression(name, expression)
-        except ConfigError as error:
-            raise ConfigError(_relocate(str(error), name)) from None
+        rules[name] = parse_expression(name, expression, section=f"{CONFIG_PATH}.consistency")
     return rules
-
-
-def _relocate(message: str, name: str) -> str:
-    """An expression error names ``features.derived.<name>``; say where the rule really is."""
-    theirs = f"{expressions.CONFIG_PATH}.{name}"
-    ours = f"{CONFIG_PATH}.consistency.{name}"
-    if message.startswith(theirs):
-        return ours + message[len(theirs) :]
-    return f"{ours}: {message}"
 
 
 def _parse_keys(keys: Any) -> tuple[str, ...]:
@@ -329,7 +311,7 @@ def _parse_freshness(freshness: Any) -> dict[str, Any] | None:
         if key not in FRESHNESS_KEYS:
             raise ConfigError(
                 f"{where}: unknown key {key!r}; accepted keys: {', '.join(FRESHNESS_KEYS)}"
-                + _did_you_mean(str(key), FRESHNESS_KEYS)
+                + did_you_mean(str(key), FRESHNESS_KEYS)
             )
     column = freshness.get("column")
     if not isinstance(column, str) or not column:
@@ -667,18 +649,28 @@ _CHECKS = {
 # ---------------------------------------------------------------------------------------------
 
 
-def _missing_column(column: str, rules: dict, frame: pd.DataFrame) -> CheckResult:
-    # One result, not one per rule: the fix is the same (rename or drop the column in config).
+def _dataset_failure(
+    name: str, dimension: str, detail: str, column: str | None = None
+) -> CheckResult:
+    """A failed dataset check: data the check cannot run on fails the stage, not its rows."""
     return CheckResult(
-        name=f"{column}:present",
+        name=name,
         passed=False,
         column=column,
-        detail=(
-            f"column {column!r} is not in the data, so its rules ({', '.join(rules) or 'none'}) "
-            f"were not checked; the data has {_list_columns(frame)}"
-        ),
         level="dataset",
-        dimension="completeness",
+        dimension=dimension,
+        detail=detail,
+    )
+
+
+def _missing_column(column: str, rules: dict, frame: pd.DataFrame) -> CheckResult:
+    # One result, not one per rule: the fix is the same (rename or drop the column in config).
+    return _dataset_failure(
+        f"{column}:present",
+        "completeness",
+        f"column {column!r} is not in the data, so its rules ({', '.join(rules) or 'none'}) "
+        f"were not checked; the data has {_list_columns(frame)}",
+        column=column,
     )
 
 
@@ -688,15 +680,11 @@ def _check_keys(frame: pd.DataFrame, keys: tuple[str, ...]) -> CheckResult:
     shown = ", ".join(keys)
     absent = [key for key in keys if key not in frame.columns]
     if absent:
-        return CheckResult(
-            name=name,
-            passed=False,
-            level="dataset",
-            dimension="consistency",
-            detail=(
-                f"key column {absent[0]!r} is not in the data, so the key ({shown}) was not "
-                f"checked; the data has {_list_columns(frame)}"
-            ),
+        return _dataset_failure(
+            name,
+            "consistency",
+            f"key column {absent[0]!r} is not in the data, so the key ({shown}) was not "
+            f"checked; the data has {_list_columns(frame)}",
         )
     subset = frame[list(keys)]
     failed = (subset.duplicated(keep="first") & subset.notna().all(axis=1)).to_numpy()
@@ -729,29 +717,18 @@ def _check_consistency(frame: pd.DataFrame, rule: DerivedFeature) -> CheckResult
     name = f"consistency:{rule.name}"
     absent = [column for column in rule.columns if column not in frame.columns]
     if absent:
-        return CheckResult(
-            name=name,
-            passed=False,
-            level="dataset",
-            dimension="consistency",
-            detail=(
-                f"{rule.expression!r} reads column {absent[0]!r}, which is not in the data; "
-                f"the data has {_list_columns(frame)}"
-            ),
+        return _dataset_failure(
+            name,
+            "consistency",
+            f"{rule.expression!r} reads column {absent[0]!r}, which is not in the data; "
+            f"the data has {_list_columns(frame)}",
         )
     read = frame[list(rule.columns)]
     try:
         values = rule.evaluate(_expression_inputs(read, rule)).to_numpy(dtype="float64")
     except BucleError as error:
         # Data the rule cannot compute on (text in arithmetic, say) is a finding, not a crash.
-        message = _relocate(str(error), rule.name)
-        return CheckResult(
-            name=name,
-            passed=False,
-            level="dataset",
-            dimension="consistency",
-            detail=message.split(": ", 1)[-1],
-        )
+        return _dataset_failure(name, "consistency", str(error).split(": ", 1)[-1])
     unknown = np.isnan(values) | read.isna().any(axis=1).to_numpy(dtype=bool)
     failed = (values == 0) & ~unknown
     if not failed.any():
@@ -856,23 +833,16 @@ def _check_freshness(
 
     name = f"freshness:{column}"
     if column not in frame.columns:
-        return CheckResult(
-            name=name,
-            passed=False,
+        return _dataset_failure(
+            name,
+            "timeliness",
+            f"column {column!r} is not in the data; the data has {_list_columns(frame)}",
             column=column,
-            level="dataset",
-            dimension="timeliness",
-            detail=f"column {column!r} is not in the data; the data has {_list_columns(frame)}",
         )
     newest = _as_datetime(frame[column]).max()
     if pd.isna(newest):
-        return CheckResult(
-            name=name,
-            passed=False,
-            column=column,
-            level="dataset",
-            dimension="timeliness",
-            detail=f"column {column!r} holds no readable dates",
+        return _dataset_failure(
+            name, "timeliness", f"column {column!r} holds no readable dates", column=column
         )
     if as_of is None:
         as_of = dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -19,17 +19,14 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from tests.conftest import copy_project, run_command
-from tests.framework.serving.conftest import free_port, records_of
+from tests.conftest import run_command
+from tests.framework.serving.conftest import free_port, records_of, small_copy
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example project, small table, trained once: version 1, no alias set."""
-    path = copy_project(tmp_path_factory.mktemp("deploy") / "project")
-    for name in ("params.yaml", "conf/data/synthetic_churn.yaml"):
-        file = path / name
-        file.write_text(file.read_text().replace("n_rows: 5000", "n_rows: 1500"))
+    path = small_copy(tmp_path_factory.mktemp("deploy") / "project")
     run_command(["bucle", "run"], path)
     return path
 

@@ -181,11 +181,16 @@ def test_columns_lists_the_inputs_sorted_without_function_names() -> None:
 def test_forbidden_constructs_are_refused_naming_the_feature(
     expression: str, mentions: str
 ) -> None:
+    _assert_refused("avg_spend", expression, mentions)
+
+
+def _assert_refused(name: str, expression: str, mentions: str) -> None:
+    """parse_expression refuses ``expression`` with one line naming the feature and ``mentions``."""
     with pytest.raises(ConfigError) as error:
-        parse_expression("avg_spend", expression)
+        parse_expression(name, expression)
 
     message = str(error.value)
-    assert message.startswith("features.derived.avg_spend: ")
+    assert message.startswith(f"features.derived.{name}: ")
     assert mentions in message
     assert "\n" not in message
 
@@ -294,13 +299,7 @@ def test_bucket_of_one_row_is_the_band_the_whole_frame_gives_that_row() -> None:
 def test_bucket_edges_must_be_increasing_numbers_or_it_is_a_config_error_naming_the_feature(
     expression: str, mentions: str
 ) -> None:
-    with pytest.raises(ConfigError) as error:
-        parse_expression("age_band", expression)
-
-    message = str(error.value)
-    assert message.startswith("features.derived.age_band: ")
-    assert mentions in message
-    assert "\n" not in message
+    _assert_refused("age_band", expression, mentions)
 
 
 def test_bucket_is_listed_among_the_allowed_functions() -> None:
@@ -322,3 +321,19 @@ def test_column_kinds_say_what_each_read_column_must_hold() -> None:
         "plan": "any",
         "signup_date": "datetime",
     }
+
+
+def test_an_expression_from_another_section_names_that_section_when_it_fails() -> None:
+    section = "validate.rules.consistency"
+    with pytest.raises(ConfigError) as refused:
+        parse_expression("adult", "age.real >= 18", section)
+    assert str(refused.value).startswith(
+        "validate.rules.consistency.adult: 'age.real >= 18' uses attribute access"
+    )
+
+    rule = parse_expression("adult", "age >= 18", section)
+    with pytest.raises(ConfigError) as absent:
+        rule.evaluate(pd.DataFrame({"agee": [20]}))
+    assert str(absent.value).startswith(
+        "validate.rules.consistency.adult: 'age >= 18' reads column 'age', which is not in the data"
+    )

@@ -34,13 +34,19 @@ class Trained:
     test_rows: Path
 
 
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
-    """The example project, small table, trained twice: two versions, no production alias."""
-    path = copy_project(tmp_path_factory.mktemp("serving") / "project")
+def small_copy(target: Path) -> Path:
+    """A copy of the example project with a 1500-row table, as ``small_project`` makes one."""
+    path = copy_project(target)
     for name in ("params.yaml", "conf/data/synthetic_churn.yaml"):
         file = path / name
         file.write_text(file.read_text().replace("n_rows: 5000", "n_rows: 1500"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """The example project, small table, trained twice: two versions, no production alias."""
+    path = small_copy(tmp_path_factory.mktemp("serving") / "project")
     first = run_command(["bucle", "run"], path)
     run_command(["bucle", "run", "model.C=0.05"], path)
     line = next(line for line in first.stderr.splitlines() if "outputs in" in line)

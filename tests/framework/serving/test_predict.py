@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -231,6 +232,21 @@ def test_feedback_stores_labels_and_reports_unknown_ids(
     assert served.post("/feedback", {"items": [{"label": 1}]}).status == 422
 
 
+def test_feedback_that_cannot_be_stored_is_a_503_not_a_500(
+    project_copy: Path, start_server: Any
+) -> None:
+    server = start_server(project_copy, ready=False)
+    inference = project_copy / ".bucle" / "inference"
+    inference.rename(inference.with_name("inference-moved"))
+    inference.write_text("not a directory")  # the feedback store cannot be opened
+
+    reply = server.post("/feedback", {"items": [{"request_id": "r-0", "label": 1}]})
+
+    assert reply.status == 503, reply.text
+    assert reply.json["detail"].startswith("cannot store the feedback: ")
+    assert reply.json["detail"].endswith("; retry")
+
+
 def test_metrics_expose_the_four_families_with_their_labels(
     served: Server, records: list[dict[str, Any]]
 ) -> None:
@@ -316,12 +332,10 @@ def test_without_a_threshold_the_served_rule_is_the_estimators_predict(
 ) -> None:
     from dataclasses import replace
 
-    from framework.serving.models import decide
-
     plain = replace(bundle, decision_threshold=None, positive_label=None)
     inputs = model_inputs(records, plain.schema)
 
-    served = decide(plain, plain.pipeline.predict_proba(inputs))
+    served = plain.decide(plain.pipeline.predict_proba(inputs)).tolist()
 
-    assert served == plain.predict(inputs).tolist()
-    assert served != decide(bundle, bundle.pipeline.predict_proba(inputs))  # the rule matters
+    assert served == plain.pipeline.predict(inputs).tolist()
+    assert served != bundle.decide(bundle.pipeline.predict_proba(inputs)).tolist()  # rule matters

@@ -33,3 +33,16 @@ def test_bad_serve_settings_are_config_errors(project_copy: Path, run) -> None:
     assert no_time.returncode == 2 and "serve.poll_seconds=0" in no_time.stderr
     for result in (wrong_type, no_port, no_time):
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_an_inference_log_that_cannot_open_is_one_line_error(project_copy: Path, run) -> None:
+    (project_copy / ".bucle").mkdir(exist_ok=True)
+    (project_copy / ".bucle" / "inference").write_text("not a directory")
+
+    result = run(["bucle", "serve", "--port", str(free_port())], project_copy, check=False)
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "bucle: error: cannot open the inference log .bucle/inference/buffer.db: [Errno 17] "
+        "File exists: '.bucle/inference'; check paths.state"
+    ]

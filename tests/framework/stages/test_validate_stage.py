@@ -251,6 +251,21 @@ def test_min_score_outside_zero_to_one_is_a_config_error(planted: Path, run) -> 
     )
 
 
+def test_a_target_missing_from_the_ingested_table_is_one_line(planted: Path, run) -> None:
+    # params.yaml now names a target the raw table (ingested before the change) does not have.
+    run(["bucle", "params", "--output", "odd.yaml", "data=planted", "data.target=label"], planted)
+
+    result = run(["bucle", "stage", "validate", "--params", "odd.yaml"], planted, check=False)
+
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(
+        "bucle: error: data.target='label' is not a column of the ingested table; "
+        "run `bucle stage ingest` again"
+    )
+    assert result.stderr.count("\n") == 1
+
+
 def test_rows_split_by_position_even_when_index_labels_repeat() -> None:
     frame = pd.DataFrame({"x": [1, 2, 3, 4]}, index=[7, 7, 8, 8])
 

@@ -11,21 +11,22 @@ from framework.files import sha256_file
 from plugins.stores.local import LocalStore
 
 
-def test_put_then_get_returns_the_same_bytes(tmp_path: Path) -> None:
-    store = LocalStore(root=str(tmp_path / "artifacts"))
+def _store_with_source(tmp_path: Path) -> tuple[LocalStore, Path, str]:
+    """A fresh store and a file to put in it, with the file's digest."""
     source = tmp_path / "model.bin"
     source.write_bytes(b"weights")
-    digest = sha256_file(source)
+    return LocalStore(root=str(tmp_path / "artifacts")), source, sha256_file(source)
+
+
+def test_put_then_get_returns_the_same_bytes(tmp_path: Path) -> None:
+    store, source, digest = _store_with_source(tmp_path)
     uri = store.put_artifact(path=source, sha256=digest)
     assert uri == store.put_artifact(path=source, sha256=digest)
     assert store.get_artifact(sha256=digest).read_bytes() == b"weights"
 
 
 def test_a_corrupted_artifact_is_refused(tmp_path: Path) -> None:
-    store = LocalStore(root=str(tmp_path / "artifacts"))
-    source = tmp_path / "model.bin"
-    source.write_bytes(b"weights")
-    digest = sha256_file(source)
+    store, source, digest = _store_with_source(tmp_path)
     stored = store.put_artifact(path=source, sha256=digest)
     Path(stored.removeprefix("file://")).write_bytes(b"tampered")
     with pytest.raises(ArtifactError, match="corrupt"):
