@@ -26,6 +26,7 @@ EPILOG = """examples:
   bucle models promote VERSION --alias production | rollback
   bucle serve --port 8000                      the model of serve.alias over HTTP
   bucle deploy | deploy status | deploy stop   the server as a background process
+  bucle release [deploy.strategy=canary]       staging smoke tests, then promote or roll back
   bucle features list | materialize | get ENTITY_ID...
   bucle plugins                                installed plugins per role
 """
@@ -94,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default=None, help="address to listen on (serve.host)")
     serve.add_argument("--port", type=int, default=None, help="TCP port (serve.port)")
+    serve.add_argument("--alias", default=None, help="registry alias to serve (serve.alias)")
+    serve.add_argument(
+        "--strategy",
+        default=None,
+        choices=("basic", "shadow", "canary"),
+        help="traffic strategy (deploy.strategy)",
+    )
     serve.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. serve.alias=staging")
 
     deploy = commands.add_parser(
@@ -108,6 +116,23 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="*",
         metavar="[status|stop] OVERRIDE",
         help="`status` or `stop`, else Hydra overrides, e.g. deploy.ready_timeout=30",
+    )
+
+    release = commands.add_parser(
+        "release",
+        help="staging smoke tests, then the deploy strategy: promote the candidate or roll back",
+    )
+    release.add_argument(
+        "--version", type=int, default=None, help="release this version (moves `candidate`)"
+    )
+    release.add_argument(
+        "--sample", default=None, help="CSV/Parquet rows for the smoke tests (default: test split)"
+    )
+    release.add_argument(
+        "--url", default=None, help="production server to watch (default: `bucle deploy`'s)"
+    )
+    release.add_argument(
+        "overrides", nargs="*", help="Hydra overrides, e.g. deploy.strategy=canary"
     )
 
     features = commands.add_parser("features", help="derived features and the feature store")
@@ -175,11 +200,17 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from framework.commands.serve import serve
 
-        return serve(args.overrides, host=args.host, port=args.port)
+        return serve(
+            args.overrides, host=args.host, port=args.port, alias=args.alias, strategy=args.strategy
+        )
     if args.command == "deploy":
         from framework.commands.deploy import deploy_command
 
         return deploy_command(args.arguments, host=args.host, port=args.port)
+    if args.command == "release":
+        from framework.commands.release import release
+
+        return release(args.overrides, version=args.version, sample=args.sample, url=args.url)
     build_parser().print_help()
     return 0
 

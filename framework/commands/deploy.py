@@ -32,9 +32,12 @@ def deploy_command(
     from framework.commands.serve import command_config
     from framework.hooks.host import build_host
 
-    hook = build_host(command_config(overrides), ["deployer"]).hook
+    cfg = command_config(overrides)
+    hook = build_host(cfg, ["deployer"]).hook
     if action == "status":
-        return show(hook.deployment_status(), "status")
+        code = show(hook.deployment_status(), "status")
+        show_release(cfg)
+        return code
     return show(hook.stop_deployment(), "stop")
 
 
@@ -62,6 +65,25 @@ def start(overrides: Sequence[str], host: str | None, port: int | None) -> int:
     print(f"log: {record.get('log')}")
     print("status: bucle deploy status; stop: bucle deploy stop")
     return 0
+
+
+def show_release(cfg: Any) -> None:
+    """The last release of ``bucle release``: its outcome and every decision with its reason."""
+    from framework.release.journal import last_release
+
+    release = last_release(str(cfg.paths.state))
+    if release is None:
+        return
+    before = release.get("production_before")
+    print(
+        f"last release: v{release.get('version')} ({release.get('strategy')}; production was "
+        f"{'v' + str(before) if before is not None else 'unset'}) — {release.get('outcome')}, "
+        f"started {release.get('started_at')}"
+    )
+    for decision in release.get("decisions", []):
+        print(
+            f"  {decision['at']} {decision['step']}: {decision['decision']} — {decision['reason']}"
+        )
 
 
 def show(record: dict[str, Any] | None, action: str) -> int:

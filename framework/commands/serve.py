@@ -1,8 +1,9 @@
 """``bucle serve``: the model of ``serve.alias`` over HTTP, FastAPI on uvicorn, in the foreground.
 
 The config is ``params.yaml`` as written (what ``dvc repro`` ran with), or ``conf/`` composed
-with the overrides given on the command line. ``--host`` and ``--port`` win over both, so a
-second server (staging, a test) can run beside the first without editing config.
+with the overrides given on the command line. ``--host``, ``--port``, ``--alias`` and ``--strategy``
+win over both, so a second server (staging, a test) can run beside the first without editing
+config or recomposing ``conf/``.
 """
 
 from __future__ import annotations
@@ -24,13 +25,29 @@ def command_config(overrides: Sequence[str] = ()):
     return project_config()
 
 
-def serve_config(overrides: Sequence[str] = (), host: str | None = None, port: int | None = None):
-    """The validated config to serve with, ``--host``/``--port`` applied."""
+def serve_config(
+    overrides: Sequence[str] = (),
+    host: str | None = None,
+    port: int | None = None,
+    alias: str | None = None,
+    strategy: str | None = None,
+):
+    """The validated config to serve with, ``--host``/``--port``/``--alias``/``--strategy``
+    applied on top (they change one key without recomposing ``conf/``)."""
+    from omegaconf import open_dict
+
     cfg = command_config(overrides)
     if host is not None:
         cfg.serve.host = host
     if port is not None:
         cfg.serve.port = port
+    if alias is not None:
+        from framework.commands.aliases import check_alias
+
+        cfg.serve.alias = check_alias(alias)
+    if strategy is not None:
+        with open_dict(cfg):
+            cfg.deploy.strategy = strategy
     if not 1 <= int(cfg.serve.port) <= 65535:
         raise ConfigError(f"serve.port={cfg.serve.port} is not a TCP port; use 1 to 65535")
     for key in ("max_records", "max_body_bytes"):
@@ -39,6 +56,12 @@ def serve_config(overrides: Sequence[str] = (), host: str | None = None, port: i
     for key in ("poll_seconds", "flush_seconds"):
         if float(cfg.serve[key]) <= 0:
             raise ConfigError(f"serve.{key}={cfg.serve[key]} must be a positive number of seconds")
+    from framework.release.policy import ReleasePolicy
+    from framework.serving.router import serving_strategy
+
+    # A wrong deploy.strategy or deploy.release key fails here, before anything starts.
+    serving_strategy(cfg)
+    ReleasePolicy.from_config(cfg.deploy)
     return cfg
 
 
@@ -60,9 +83,15 @@ def check_address(host: str, port: int) -> None:
         ) from None
 
 
-def serve(overrides: Sequence[str] = (), host: str | None = None, port: int | None = None) -> int:
+def serve(
+    overrides: Sequence[str] = (),
+    host: str | None = None,
+    port: int | None = None,
+    alias: str | None = None,
+    strategy: str | None = None,
+) -> int:
     """Run the server until interrupted; SIGINT/SIGTERM stop it after flushing the log."""
-    cfg = serve_config(overrides, host, port)
+    cfg = serve_config(overrides, host, port, alias, strategy)
     check_address(str(cfg.serve.host), int(cfg.serve.port))
     from framework.serving.inference_log import InferenceLog
 

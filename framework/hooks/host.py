@@ -61,6 +61,7 @@ ROLES: dict[str, Role] = {
             "deploy",
             False,
             ("deploy", "deployment_status", "stop_deployment"),
+            ("name", "strategy", "challenger_alias", "canary_fraction", "release"),
         ),
         Role("hooks", "bucle.hooks", "hooks", True, (), ()),
     )

@@ -324,6 +324,19 @@ def set_model_alias(name: str, alias: str, version: int) -> ModelVersion:
 
 
 @hookspec(firstresult=True)
+def delete_model_alias(name: str, alias: str) -> int | None:
+    """Called when a release ends, to clear the challenger alias (``staging``).
+
+    :param name: the registered model's name.
+    :param alias: the alias to remove; removing an unset alias is not an error.
+
+    Return the version the alias pointed at, or None when it was unset. A registry that cannot
+    remove aliases does not implement this hook, and ``bucle release`` then refuses to start a
+    shadow or canary it could not end. The first non-None result is used.
+    """
+
+
+@hookspec(firstresult=True)
 def get_model_alias(name: str, alias: str) -> ModelVersion | None:
     """Return the version ``alias`` of ``name`` points at, or None when the alias is unset."""
 

@@ -1,8 +1,13 @@
 """The FastAPI app ``bucle serve`` runs: predict, feedback, health, readiness, model, metrics.
 
+Which model answers is the router's choice (:mod:`framework.serving.router`): the served
+alias under ``basic``, the challenger for a share of requests under ``canary``; under ``shadow``
+the challenger predicts the same records after the answer is sent, in the background, and its
+predictions go to a log of their own and to the ``bucle_shadow_*`` metrics.
+
 Request bodies are read and checked by hand rather than through pydantic models: the request
 schema is the served model's, which changes when the alias moves, and every refusal must name
-the record and the field. Each answer is built from one snapshot of the served model, taken
+the record and the field. Each answer is built from one snapshot of the routed models, taken
 when the request starts, so a promotion never mixes two versions in one answer.
 
 A prediction is answered only after its rows are committed to the inference log; when the log
@@ -14,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import operator
 import sqlite3
 import time
+import uuid
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +41,7 @@ from framework.serving.inference_log import (
 )
 from framework.serving.metrics import ServingMetrics
 from framework.serving.models import ModelSlot
+from framework.serving.router import Router, serving_strategy
 from framework.serving.validation import (
     RequestError,
     feedback_items,
@@ -44,15 +52,12 @@ from framework.serving.validation import (
 
 logger = logging.getLogger("bucle.serving")
 
-#: The only strategy this server runs so far: the served alias answers every request.
-STRATEGY = "basic"
-
 
 def create_app(cfg: Any, plugin_host: Any = None) -> FastAPI:
     """The inference app for a validated config (``serve`` section, registry and store plugins).
 
     The registry and store plugins are built here, so a config mistake fails before the server
-    listens; the model is loaded and the inference log opened when the app starts.
+    listens; the models are loaded and the inference logs opened when the app starts.
     """
     from framework.hooks.host import build_host
 
@@ -62,21 +67,44 @@ def create_app(cfg: Any, plugin_host: Any = None) -> FastAPI:
     state_dir = Path(str(cfg.paths.state))
     max_records = int(serve.max_records)
     max_body = int(serve.max_body_bytes)
+    poll = float(serve.poll_seconds)
+    strategy = serving_strategy(cfg)
     plugin_host = plugin_host or build_host(cfg, ["registry", "store"])
-    slot = ModelSlot(plugin_host, name, alias, float(serve.poll_seconds))
+    slot = ModelSlot(plugin_host, name, alias, poll)
+    challenger = (
+        ModelSlot(plugin_host, name, strategy.challenger_alias, poll, optional=True)
+        if strategy.uses_challenger
+        else None
+    )
+    router = Router(strategy, slot, challenger)
+    slots = [slot] if challenger is None else [slot, challenger]
     inference_log = InferenceLog(state_dir, flush_seconds=float(serve.flush_seconds))
+    # Shadow answers were never given to anyone: they stay out of the inference data set.
+    shadow_log = (
+        InferenceLog(state_dir / "shadow", flush_seconds=float(serve.flush_seconds))
+        if strategy.name == "shadow"
+        else None
+    )
+    logs = [inference_log] if shadow_log is None else [inference_log, shadow_log]
     metrics = ServingMetrics()
+    shadow_tasks: set[asyncio.Task] = set()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
-        inference_log.start()
-        await run_in_threadpool(slot.refresh)
-        slot.start()
+        for log in logs:
+            log.start()
+        for each in slots:
+            await run_in_threadpool(each.refresh)
+            each.start()
         try:
             yield
         finally:
-            slot.stop()
-            inference_log.close()
+            for each in slots:
+                each.stop()
+            if shadow_tasks:  # let shadow predictions in progress reach their log
+                await asyncio.wait(shadow_tasks, timeout=10)
+            for log in logs:
+                log.close()
             logger.info("inference log flushed; server stopped")
 
     app = FastAPI(
@@ -87,14 +115,69 @@ def create_app(cfg: Any, plugin_host: Any = None) -> FastAPI:
         openapi_url=None,
     )
     app.state.slot = slot
+    app.state.router = router
     app.state.inference_log = inference_log
     app.state.metrics = metrics
+
+    async def shadow_predict(
+        model: Any, records: list[Any], ids: list[str], answered: list[Any]
+    ) -> None:
+        """Predict ``records`` with the shadow model, log and compare; never raises."""
+        version = str(model.number)
+        started = time.perf_counter()
+        try:
+            predictions, probabilities = await run_in_threadpool(model.score, records)
+        except RequestError as error:  # valid for production, not for the challenger's schema
+            metrics.observe_shadow(version, "invalid", time.perf_counter() - started)
+            logger.warning("shadow v%s refused a request production answered: %s", version, error)
+            return
+        except Exception as error:
+            metrics.observe_shadow(version, "error", time.perf_counter() - started)
+            logger.error("shadow v%s failed: %s: %s", version, type(error).__name__, error)
+            return
+        seconds = time.perf_counter() - started
+        agreed = sum(map(operator.eq, predictions, answered))
+        metrics.observe_shadow(version, "ok", seconds, agreed, len(answered))
+        rows = log_rows(model, router.challenger.alias, ids, records, predictions, probabilities)
+        try:
+            await asyncio.wrap_future(shadow_log.submit(rows))
+        except InferenceLogError as error:
+            logger.error("shadow predictions of v%s were not logged: %s", version, error)
+
+    def log_rows(
+        model: Any,
+        answered_by: str,
+        ids: list[str],
+        records: list[Any],
+        predictions: list[Any],
+        probabilities: list[dict[str, float]],
+    ) -> list[Prediction]:
+        now = datetime.now(UTC)
+        return [
+            Prediction(
+                request_id=request_id,
+                timestamp=now,
+                model_name=name,
+                model_version=model.number,
+                model_sha256=model.sha256,
+                alias=answered_by,
+                inputs=record,
+                prediction=prediction,
+                probabilities=probability,
+            )
+            for request_id, record, prediction, probability in zip(
+                ids, records, predictions, probabilities, strict=True
+            )
+        ]
 
     @app.post("/predict")
     async def predict(request: Request) -> Response:
         started = time.perf_counter()
         metrics.in_flight.inc()
-        model = slot.current  # this request's model, whatever the alias does meanwhile
+        header = request.headers.get("x-request-id")
+        request_key = header if header is not None else uuid.uuid4().hex
+        route = router.route(request_key)  # this request's models, whatever aliases do meanwhile
+        model = route.answering
         version = str(model.number) if model is not None else "none"
         outcome = "error"
         try:
@@ -103,36 +186,24 @@ def create_app(cfg: Any, plugin_host: Any = None) -> FastAPI:
                 return _json(503, {"detail": f"no model is loaded: {slot.problem}"})
             payload = parse_json(await read_body(request, max_body))
             records = predict_records(payload, max_records)
-            ids = request_ids(request.headers.get("x-request-id"), len(records))
+            ids = request_ids(request_key, len(records))
             predictions, probabilities = await run_in_threadpool(model.score, records)
-            now = datetime.now(UTC)
-            logged = [
-                Prediction(
-                    request_id=request_id,
-                    timestamp=now,
-                    model_name=name,
-                    model_version=model.number,
-                    model_sha256=model.sha256,
-                    alias=alias,
-                    inputs=record,
-                    prediction=prediction,
-                    probabilities=probability,
-                )
-                for request_id, record, prediction, probability in zip(
-                    ids, records, predictions, probabilities, strict=True
-                )
-            ]
+            logged = log_rows(model, route.alias, ids, records, predictions, probabilities)
             try:
                 await asyncio.wrap_future(inference_log.submit(logged))
             except InferenceLogError as error:
                 outcome = "unavailable"
                 return _json(503, {"detail": f"{error}; the prediction was not made, retry"})
             metrics.count_predictions(version, predictions)
+            if route.shadow is not None:
+                task = asyncio.create_task(shadow_predict(route.shadow, records, ids, predictions))
+                shadow_tasks.add(task)
+                task.add_done_callback(shadow_tasks.discard)
             outcome = "ok"
             return _json(
                 200,
                 {
-                    "model": {"name": name, "version": model.number, "alias": alias},
+                    "model": {"name": name, "version": model.number, "alias": route.alias},
                     "predictions": [
                         {
                             "request_id": entry.request_id,
@@ -180,14 +251,26 @@ def create_app(cfg: Any, plugin_host: Any = None) -> FastAPI:
     async def model_info() -> Response:
         model = slot.current
         described = model.describe() if model is not None else {"version": None}
+        rival = challenger.current if challenger is not None else None
         return _json(
             200,
             {
                 "name": name,
                 "alias": alias,
                 **described,
-                "strategy": STRATEGY,
-                "traffic": {alias: 1.0},
+                "strategy": strategy.name,
+                "traffic": router.traffic(),
+                "challenger": None
+                if challenger is None
+                else {
+                    "alias": challenger.alias,
+                    "version": rival.number if rival is not None else None,
+                    "sha256": rival.sha256 if rival is not None else None,
+                    "canary_fraction": strategy.canary_fraction
+                    if strategy.name == "canary"
+                    else None,
+                    "problem": challenger.problem,
+                },
                 "problem": slot.problem,
             },
         )

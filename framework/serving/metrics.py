@@ -34,7 +34,11 @@ OUTCOMES = ("ok", "invalid", "unavailable", "error")
 
 
 class ServingMetrics:
-    """The four metric families ``/metrics`` exposes."""
+    """The metric families ``/metrics`` exposes: four for answered requests, three for shadow.
+
+    Shadow predictions get families of their own so that they never count as answered requests:
+    a dashboard summing ``bucle_requests_total`` sees exactly what clients saw.
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -63,6 +67,26 @@ class ServingMetrics:
             registry=self.registry,
         )
 
+        self.shadow_predictions = Counter(
+            "bucle_shadow_requests",
+            "Requests the shadow model predicted (answers discarded), by version and outcome.",
+            ["model_version", "outcome"],
+            registry=self.registry,
+        )
+        self.shadow_latency = Histogram(
+            "bucle_shadow_duration_seconds",
+            "Time the shadow model took to predict a request's records.",
+            ["model_version"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.shadow_agreement = Counter(
+            "bucle_shadow_records",
+            "Records the shadow model predicted, by whether it agreed with the answer given.",
+            ["model_version", "agreement"],
+            registry=self.registry,
+        )
+
     def observe(self, model_version: str, outcome: str, seconds: float) -> None:
         self.requests.labels(model_version, outcome).inc()
         self.latency.labels(model_version, outcome).observe(seconds)
@@ -70,6 +94,15 @@ class ServingMetrics:
     def count_predictions(self, model_version: str, predictions: list) -> None:
         for label, count in collections.Counter(map(str, predictions)).items():
             self.predictions.labels(model_version, label).inc(count)
+
+    def observe_shadow(
+        self, model_version: str, outcome: str, seconds: float, agreed: int = 0, total: int = 0
+    ) -> None:
+        self.shadow_predictions.labels(model_version, outcome).inc()
+        if outcome == "ok":
+            self.shadow_latency.labels(model_version).observe(seconds)
+            self.shadow_agreement.labels(model_version, "agree").inc(agreed)
+            self.shadow_agreement.labels(model_version, "disagree").inc(total - agreed)
 
     def exposition(self) -> tuple[bytes, str]:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest

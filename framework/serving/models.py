@@ -114,13 +114,22 @@ def load_version(host: Any, name: str, alias: str, version: ModelVersion) -> Loa
 
 
 class ModelSlot:
-    """The model that answers now, or the reason none does; follows a registry alias."""
+    """The model that answers now, or the reason none does; follows a registry alias.
 
-    def __init__(self, host: Any, name: str, alias: str, poll_seconds: float) -> None:
+    The served alias' slot keeps its model when the alias disappears (an accident must not take
+    production down); a challenger's slot (``optional``) unloads it, because removing the
+    challenger alias is how a release ends a canary or a shadow.
+    """
+
+    def __init__(
+        self, host: Any, name: str, alias: str, poll_seconds: float, optional: bool = False
+    ) -> None:
         self.host = host
         self.name = name
         self.alias = alias
         self.poll_seconds = poll_seconds
+        #: A challenger's slot: an unset alias is normal and unloads the model it held.
+        self.optional = optional
         #: The loaded model requests use; replaced as a whole, never modified.
         self.current: LoadedModel | None = None
         #: Why the alias' version is not the one serving (None when it is).
@@ -136,7 +145,17 @@ class ModelSlot:
             self._set_problem(f"cannot read the registry: {type(error).__name__}: {error}")
             return
         if wanted is None:
-            if self.current is None:
+            if self.optional:
+                if self.current is not None:
+                    logger.info(
+                        "alias '%s' was removed; %s v%d unloaded",
+                        self.alias,
+                        self.name,
+                        self.current.number,
+                    )
+                self.current = None
+                self._set_problem(None)
+            elif self.current is None:
                 self._set_problem(
                     f"no version of model '{self.name}' has alias '{self.alias}' in the "
                     f"registry; promote one with `bucle models promote VERSION --alias "

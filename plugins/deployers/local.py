@@ -15,8 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from typing import Any
 from framework import hookimpl
 from framework.errors import BucleError, ConfigError
 from framework.files import write_json
+from framework.httpclient import get_json, status_of, url_host
 
 #: Seconds between SIGTERM and SIGKILL on stop: uvicorn's own graceful shutdown takes up to 10.
 STOP_GRACE_SECONDS = 15.0
@@ -194,40 +193,6 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 
 def _kill_group(pid: int) -> None:
     _signal_group(pid, signal.SIGKILL)
-
-
-def url_host(host: str) -> str:
-    """The address to reach a server listening on ``host``: a wildcard is reached on loopback."""
-    if host in ("0.0.0.0", ""):
-        return "127.0.0.1"
-    if host == "::":
-        return "[::1]"
-    return f"[{host}]" if ":" in host else host
-
-
-def status_of(url: str, timeout: float = 2) -> int | None:
-    """The HTTP status ``url`` answers with, None when nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except (OSError, ValueError):
-        return None
-
-
-def get_json(url: str, timeout: float = 2) -> dict[str, Any] | None:
-    """The JSON body ``url`` answers with (any status), None when nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        try:
-            return json.loads(error.read())
-        except ValueError:
-            return None
-    except (OSError, ValueError):
-        return None
 
 
 def last_line(path: Path) -> str:

@@ -121,6 +121,15 @@ class LocalRegistry:
             return self._version(db, name, version)
 
     @hookimpl
+    def delete_model_alias(self, name: str, alias: str) -> int | None:
+        with self._db() as db:
+            row = db.execute(
+                "SELECT version FROM aliases WHERE name = ? AND alias = ?", (name, alias)
+            ).fetchone()
+            db.execute("DELETE FROM aliases WHERE name = ? AND alias = ?", (name, alias))
+            return None if row is None else int(row["version"])
+
+    @hookimpl
     def get_model_alias(self, name: str, alias: str) -> ModelVersion | None:
         if not self.path.exists():
             return None
