@@ -144,9 +144,9 @@ def test_basic_strategy_ignores_the_challenger_alias(
     promote(project_copy, 2, "staging")
     server = start_server(project_copy)
     versions = {
-        server.post("/predict", {"records": records[:1]}, {"X-Request-ID": f"b-{i}"}).json[
-            "model"
-        ]["version"]
+        server.post("/predict", {"records": records[:1]}, {"X-Request-ID": f"b-{i}"}).json["model"][
+            "version"
+        ]
         for i in range(30)
     }
     assert versions == {1}
