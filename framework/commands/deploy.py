@@ -42,15 +42,11 @@ def deploy_command(
 
 
 def start(overrides: Sequence[str], host: str | None, port: int | None) -> int:
-    from framework.commands.serve import check_address, serve_config
+    from framework.commands.serve import serve_config
     from framework.hooks.host import build_host
 
     cfg = serve_config(overrides, host, port)
     deployer = build_host(cfg, ["deployer"]).hook
-    status = deployer.deployment_status()
-    if not (status and status.get("alive")):
-        # Fail before starting anything when the port is taken (by something else).
-        check_address(str(cfg.serve.host), int(cfg.serve.port))
     settings = {
         "host": str(cfg.serve.host),
         "port": int(cfg.serve.port),
@@ -58,12 +54,20 @@ def start(overrides: Sequence[str], host: str | None, port: int | None) -> int:
         "overrides": list(overrides),
     }
     record = deployer.deploy(settings=settings)
-    print(
-        f"deployed {record.get('name')} version {record.get('version')} "
-        f"(alias {record.get('alias')}) at {record.get('url')}, pid {record.get('pid')}"
-    )
-    print(f"log: {record.get('log')}")
-    print("status: bucle deploy status; stop: bucle deploy stop")
+    if record.get("message"):
+        print(record["message"])
+    else:
+        where = f" at {record['url']}" if record.get("url") else ""
+        pid = f", pid {record['pid']}" if record.get("pid") else ""
+        print(
+            f"deployed {record.get('name')} version {record.get('version')} "
+            f"(alias {record.get('alias')}){where}{pid}"
+        )
+    if record.get("log"):
+        print(f"log: {record['log']}")
+    chosen = [o for o in overrides if o.startswith("deploy=")]
+    again = f" {' '.join(chosen)}" if chosen else ""
+    print(f"status: bucle deploy status{again}; stop: bucle deploy stop{again}")
     return 0
 
 
@@ -92,12 +96,16 @@ def show(record: dict[str, Any] | None, action: str) -> int:
         print("no deployment recorded; start one with `bucle deploy`")
         return 1 if action == "status" else 0
     state = "running" if record.get("alive") else "stopped"
-    if record.get("status") == "running" and not record.get("alive"):
+    if record.get("status") not in ("running", "stopped", None):
+        state = str(record["status"])  # a deployer's own state: a docker context not built
+    elif record.get("status") == "running" and not record.get("alive"):
         state = "dead (the process is gone; `bucle deploy stop` clears it)"
     print(f"state: {state}")
     if record.get("alive"):
         print(f"healthy: {'yes' if record.get('healthy') else 'no (/health does not answer)'}")
-    for key in ("url", "pid", "name", "alias", "version", "started_at", "stopped_at", "log"):
+    keys = ("url", "pid", "name", "alias", "version", "strategy", "challenger", "started_at")
+    more = ("stopped_at", "log", "image", "context", "container", "reason")
+    for key in (*keys, *more):
         if record.get(key) is not None:
             print(f"{key}: {record[key]}")
     return 0 if action == "stop" or record.get("alive") else 1

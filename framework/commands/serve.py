@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Sequence
+from pathlib import Path
 
 from framework.errors import BucleError, ConfigError
 
@@ -93,16 +94,15 @@ def serve(
     """Run the server until interrupted; SIGINT/SIGTERM stop it after flushing the log."""
     cfg = serve_config(overrides, host, port, alias, strategy)
     check_address(str(cfg.serve.host), int(cfg.serve.port))
+    from framework.serving.app import create_app, inference_root
     from framework.serving.inference_log import InferenceLog
 
     # Settle and open the log here: failing inside uvicorn's startup would print a traceback.
-    InferenceLog(str(cfg.paths.state)).recover()
+    InferenceLog(inference_root(Path(str(cfg.paths.state)), str(cfg.serve.alias))).recover()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     import uvicorn
-
-    from framework.serving.app import create_app
 
     app = create_app(cfg)
     logging.getLogger("bucle.serving").info(

@@ -64,7 +64,7 @@ def create_app(cfg: Any, plugin_host: Any = None) -> FastAPI:
     serve = cfg.serve
     name = str(cfg.project)
     alias = str(serve.alias)
-    state_dir = Path(str(cfg.paths.state))
+    log_root = inference_root(Path(str(cfg.paths.state)), alias)
     max_records = int(serve.max_records)
     max_body = int(serve.max_body_bytes)
     poll = float(serve.poll_seconds)
@@ -78,10 +78,10 @@ def create_app(cfg: Any, plugin_host: Any = None) -> FastAPI:
     )
     router = Router(strategy, slot, challenger)
     slots = [slot] if challenger is None else [slot, challenger]
-    inference_log = InferenceLog(state_dir, flush_seconds=float(serve.flush_seconds))
+    inference_log = InferenceLog(log_root, flush_seconds=float(serve.flush_seconds))
     # Shadow answers were never given to anyone: they stay out of the inference data set.
     shadow_log = (
-        InferenceLog(state_dir / "shadow", flush_seconds=float(serve.flush_seconds))
+        InferenceLog(log_root / "shadow", flush_seconds=float(serve.flush_seconds))
         if strategy.name == "shadow"
         else None
     )
@@ -228,7 +228,7 @@ def create_app(cfg: Any, plugin_host: Any = None) -> FastAPI:
             payload = parse_json(await read_body(request, max_body))
             model = slot.current
             pairs = feedback_items(payload, max_records, model.classes if model else None)
-            stored, unknown = await run_in_threadpool(record_feedback, state_dir, pairs)
+            stored, unknown = await run_in_threadpool(record_feedback, log_root, pairs)
         except RequestError as error:
             return _json(error.status, error.body())
         except (sqlite3.Error, OSError) as error:  # a locked or full disk: the client may retry
@@ -288,6 +288,14 @@ def create_app(cfg: Any, plugin_host: Any = None) -> FastAPI:
         )
 
     return app
+
+
+def inference_root(state_dir: Path, alias: str) -> Path:
+    """Where a server serving ``alias`` keeps its inference log: production's is the inference
+    data set monitoring reads (``<state>/inference``); a server of another alias, such as the
+    staging server of ``bucle release``, logs under ``<state>/<alias>/`` so its rehearsal
+    traffic never mixes with production's."""
+    return state_dir if alias == "production" else state_dir / alias
 
 
 async def read_body(request: Request, limit: int) -> bytes:

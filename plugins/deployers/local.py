@@ -70,6 +70,9 @@ class LocalDeployer:
                 "stop it first with `bucle deploy stop`"
             )
         host, port = str(settings["host"]), int(settings["port"])
+        from framework.commands.serve import check_address
+
+        check_address(host, port)  # fail before starting anything when the port is taken
         self.state.mkdir(parents=True, exist_ok=True)
         log_path = (self.state / f"serve-{port}.log").resolve()
         command = [
@@ -142,6 +145,19 @@ class LocalDeployer:
             return None
         alive = record.get("status") == "running" and pid_alive(record["pid"])
         healthy = alive and status_of(f"{record['url']}/health") == 200
+        live = get_json(f"{record['url']}/model") if healthy else None
+        if live:  # what answers now: the alias may have moved since the deploy
+            challenger = live.get("challenger") or {}
+            record = {
+                **record,
+                "version": live.get("version"),
+                "strategy": live.get("strategy"),
+                "challenger": (
+                    f"{challenger.get('alias')} v{challenger['version']}"
+                    if challenger.get("version") is not None
+                    else None
+                ),
+            }
         return {**record, "alive": alive, "healthy": healthy}
 
     @hookimpl

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from framework.httpclient import status_of
+from framework.serving.inference_log import read_inference_log
 from plugins.registries.local import LocalRegistry
 from tests.conftest import BIN
 from tests.framework.serving.conftest import Server, Trained, promote, records_of
@@ -112,6 +113,11 @@ def test_first_release_passes_smoke_tests_and_promotes(project_copy: Path, run: 
     # The staging server is gone once the release ends.
     staging = next(d for d in record["decisions"] if d["step"] == "staging")["reason"]
     assert status_of(staging.rsplit(" ", 1)[1] + "/health", timeout=1) is None
+    # Rehearsal traffic is logged apart from production's inference data set.
+    assert read_inference_log(project_copy / ".bucle").empty
+    rehearsal = read_inference_log(project_copy / ".bucle" / "candidate")
+    assert set(rehearsal["model_version"]) == {2}
+    assert rehearsal["request_id"].str.startswith("smoke").all() and len(rehearsal) >= 10
     shown = run(["bucle", "deploy", "status"], project_copy, check=False).stdout
     assert "last release: v2 (basic; production was unset) — promoted" in shown
     assert "smoke latency: passed" in shown
