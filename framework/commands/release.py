@@ -45,7 +45,7 @@ def release(
     cfg = serve_config(overrides)
     strategy = serving_strategy(cfg)
     policy = ReleasePolicy.from_config(cfg.deploy)
-    host = build_host(cfg, ["registry", "store", "tracker", "deployer"])
+    host = build_host(cfg, ["registry", "store", "tracker", "deployer", "hooks"])
     hook = host.hook
     name = str(cfg.project)
     served_alias = str(cfg.serve.alias)
@@ -80,6 +80,7 @@ def release(
 
     journal = Release(
         Path(str(cfg.paths.state)),
+        hook,
         model=name,
         version=candidate.version,
         sha256=candidate.sha256,

@@ -372,6 +372,22 @@ def on_model_registered(version: ModelVersion, context: RunContext, promoted: bo
     """
 
 
+@hookspec
+def on_release_decision(release: dict[str, Any], decision: dict[str, Any]) -> None:
+    """Called by ``bucle release`` after each decision is written to the release journal.
+
+    :param release: the release so far: ``model``, ``version``, ``sha256``,
+        ``production_before``, ``strategy``, ``outcome`` (``in progress`` while it runs: the
+        final decision says how it ends) and every decision made so far.
+    :param decision: the new one: ``at``, ``step`` (``staging``, ``smoke schema``, ``canary``…),
+        ``decision`` (``passed``, ``failed``, ``promoted``, ``rolled back``…), ``reason`` and
+        its ``evidence`` when there is any.
+
+    For notifying people or systems (a chat message when a canary is rolled back). Return
+    values are ignored; an exception is reported and the release goes on.
+    """
+
+
 # ---------------------------------------------------------------------------------------------
 # Deployer (role "deployer", group ``bucle.deployers``, config group ``deploy``, one active)
 # ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ release killed half-way leaves its decisions so far on disk.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any
 
 from framework.errors import BucleError
 from framework.files import write_json
+
+logger = logging.getLogger("bucle.release")
 
 JOURNAL = "releases.json"
 #: Releases kept in the journal; older ones are dropped when a new one starts.
@@ -53,8 +56,9 @@ def last_release(state_dir: Path | str) -> dict[str, Any] | None:
 class Release:
     """One release being made: appends decisions and saves the journal after each."""
 
-    def __init__(self, state_dir: Path | str, **facts: Any) -> None:
+    def __init__(self, state_dir: Path | str, hook: Any = None, **facts: Any) -> None:
         self.state_dir = Path(state_dir)
+        self.hook = hook
         self.record: dict[str, Any] = {
             "id": uuid.uuid4().hex[:12],
             "started_at": _now(),
@@ -75,6 +79,11 @@ class Release:
         self.record["decisions"].append(entry)
         self._save()
         print(f"{step}: {decision} — {reason}", flush=True)
+        if self.hook is not None:
+            try:
+                self.hook.on_release_decision(release=dict(self.record), decision=entry)
+            except Exception as error:  # a notifier failing must not decide the release
+                logger.error("on_release_decision failed: %s: %s", type(error).__name__, error)
 
     def end(self, outcome: str) -> None:
         self.record["outcome"] = outcome

@@ -5,6 +5,7 @@ production server under steady load while the canary or shadow is judged, and th
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 from pathlib import Path
@@ -40,13 +41,16 @@ def journal(project: Path) -> dict[str, Any]:
     return json.loads((project / ".bucle" / "releases.json").read_text())[-1]
 
 
-def release(project: Path, *arguments: str) -> subprocess.CompletedProcess:
+def release(
+    project: Path, *arguments: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(BIN / "bucle"), "release", *arguments],
         cwd=project,
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -258,3 +262,47 @@ def test_release_preconditions_are_one_line_errors(
         assert result.returncode != 0
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert alias(project_copy, "production") == 1
+
+
+NOTIFIER = """
+import json
+
+from framework import hookimpl
+
+
+class ReleaseNotes:
+    def __init__(self, path):
+        self.path = path
+
+    @hookimpl
+    def on_release_decision(self, release, decision):
+        with open(self.path, "a") as notes:
+            notes.write(json.dumps({"version": release["version"], **decision}) + "\\n")
+        if decision["step"] == "staging":
+            raise RuntimeError("the chat service is down")
+"""
+
+
+def test_every_decision_reaches_lifecycle_plugins_even_when_one_fails(
+    project_copy: Path, install_distribution: Any
+) -> None:
+    env = install_distribution(
+        project_copy.parent / "site",
+        "bucle-release-notes",
+        "1.0",
+        {"release_notes": NOTIFIER},
+        {"bucle.hooks": {"release_notes": "release_notes:ReleaseNotes"}},
+    )
+    notes = project_copy.parent / "notes.jsonl"
+    promote(project_copy, 2, "candidate")
+
+    result = release(project_copy, *QUICK, f"+hooks.release_notes.path={notes}", env=env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    sent = [json.loads(line) for line in notes.read_text().splitlines()]
+    recorded = journal(project_copy)["decisions"]
+    assert [(n["step"], n["decision"]) for n in sent] == [
+        (d["step"], d["decision"]) for d in recorded
+    ]
+    assert sent[-1]["decision"] == "promoted" and {n["version"] for n in sent} == {2}
+    assert "the chat service is down" in result.stderr
