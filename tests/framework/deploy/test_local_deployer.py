@@ -82,7 +82,7 @@ def test_deploy_status_predict_refuse_stop(project: Path) -> None:
     port = free_port()
 
     started = time.monotonic()
-    result = deploy(project, "--port", str(port))
+    result = deploy(project, "--port", str(port), "deploy.strategy=canary")
     assert time.monotonic() - started < 60
     assert f"at http://127.0.0.1:{port}" in result.stdout
 
@@ -101,6 +101,7 @@ def test_deploy_status_predict_refuse_stop(project: Path) -> None:
     assert f"url: http://127.0.0.1:{port}" in status.stdout
     assert "version: 1" in status.stdout
     assert "healthy: yes" in status.stdout
+    assert "strategy: canary" in status.stdout  # asked of the server, not of the record
 
     params = yaml.safe_load((project / "params.yaml").read_text())
     schema = SimpleNamespace(target=params["data"]["target"], derived=params["features"]["derived"])
