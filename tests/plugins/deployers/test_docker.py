@@ -28,13 +28,8 @@ import yaml
 
 from framework.errors import ConfigError
 from framework.files import sha256_file
-from plugins.deployers.docker import (
-    DockerDeployer,
-    image_tag,
-    pinned_requirements,
-    rebase,
-    split_image,
-)
+from plugins.deployers.docker import DockerDeployer, image_tag, split_image
+from plugins.deployers.docker_context import pinned_requirements, rebase
 from plugins.registries.local import LocalRegistry
 from tests.conftest import BIN, run_command
 from tests.framework.serving.conftest import Server, free_port, records_of, small_copy
