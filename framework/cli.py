@@ -27,6 +27,8 @@ EPILOG = """examples:
   bucle serve --port 8000                      the model of serve.alias over HTTP
   bucle deploy | deploy status | deploy stop   the server as a background process
   bucle release [deploy.strategy=canary]       staging smoke tests, then promote or roll back
+  bucle monitor --since 24h [--fail-on-drift]  drift, quality, performance, service report
+  bucle traffic --rows 2000 data.drift=input   rehearse production traffic (and feedback)
   bucle features list | materialize | get ENTITY_ID...
   bucle plugins                                installed plugins per role
 """
@@ -135,6 +137,32 @@ def build_parser() -> argparse.ArgumentParser:
         "overrides", nargs="*", help="Hydra overrides, e.g. deploy.strategy=canary"
     )
 
+    monitor = commands.add_parser(
+        "monitor",
+        help="drift, data quality, performance and service health of production traffic",
+    )
+    window = monitor.add_mutually_exclusive_group()
+    window.add_argument("--since", default=None, help="a moment (ISO 8601) or a duration: 6h, 7d")
+    window.add_argument("--last", type=int, default=None, help="the last N logged predictions")
+    monitor.add_argument(
+        "--fail-on-drift", action="store_true", help="exit 1 when a monitor finds drift"
+    )
+    monitor.add_argument("--url", default=None, help="server whose /metrics to read")
+    monitor.add_argument("--output", default=None, help="directory for the JSON and HTML report")
+    monitor.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. monitor=[drift]")
+
+    send = commands.add_parser(
+        "traffic", help="send the data source's rows to a running server (and ground truth)"
+    )
+    send.add_argument("--rows", type=int, default=None, help="send at most N rows")
+    send.add_argument("--batch", type=int, default=50, help="records per request (default 50)")
+    send.add_argument(
+        "--feedback", type=float, default=0.0, help="share of rows whose labels are sent back"
+    )
+    send.add_argument("--seed", type=int, default=None, help="source seed (default: seed + 1)")
+    send.add_argument("--url", default=None, help="server (default: `bucle deploy`'s)")
+    send.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data.drift=input")
+
     features = commands.add_parser("features", help="derived features and the feature store")
     feature_actions = features.add_subparsers(dest="action", metavar="ACTION", required=True)
     feature_actions.add_parser("list", help="declared features and what the store holds")
@@ -207,6 +235,28 @@ def dispatch(args: argparse.Namespace) -> int:
         from framework.commands.deploy import deploy_command
 
         return deploy_command(args.arguments, host=args.host, port=args.port)
+    if args.command == "monitor":
+        from framework.commands.monitor import monitor
+
+        return monitor(
+            args.overrides,
+            since=args.since,
+            last=args.last,
+            fail_on_drift=args.fail_on_drift,
+            url=args.url,
+            output=args.output,
+        )
+    if args.command == "traffic":
+        from framework.commands.traffic import traffic
+
+        return traffic(
+            args.overrides,
+            rows=args.rows,
+            batch=args.batch,
+            feedback=args.feedback,
+            url=args.url,
+            seed=args.seed,
+        )
     if args.command == "release":
         from framework.commands.release import release
 

@@ -2,7 +2,8 @@
 
 Hydra merges every composed config into these dataclasses, so a wrong type (``seed=abc``) or an
 unknown key (``features.test_sise=0.3``) fails at composition with the key's full path. Plugin
-sections (``data``, ``validate``, ``tracker``, ``store``, ``registry``, ``hooks``) are open
+sections (``data``, ``validate``, ``tracker``, ``store``, ``registry``, ``deploy``, ``monitor``,
+``alert``, ``hooks``) are open
 mappings here: each plugin's constructor signature is their schema, checked when it is loaded.
 
 This module is imported by Hydra's plugin scan inside DVC's process (see
@@ -169,6 +170,8 @@ class BucleConfig:
     serve: ServeConfig = field(default_factory=ServeConfig)
     # A project whose conf/ has no ``deploy`` group still gets the built-in local deployer.
     deploy: dict[str, Any] = field(default_factory=lambda: {"name": "local"})
+    monitor: dict[str, Any] = field(default_factory=dict)
+    alert: dict[str, Any] = field(default_factory=dict)
     hooks: dict[str, Any] = field(default_factory=dict)
 
 

@@ -63,6 +63,8 @@ ROLES: dict[str, Role] = {
             ("deploy", "deployment_status", "stop_deployment"),
             ("name", "strategy", "challenger_alias", "canary_fraction", "release"),
         ),
+        Role("monitor", "bucle.monitors", "monitor", True, ("check_window",), ()),
+        Role("alerter", "bucle.alerters", "alert", True, ("send_alert",), ("send_on",)),
         Role("hooks", "bucle.hooks", "hooks", True, (), ()),
     )
 }

@@ -9,8 +9,8 @@ Roles and how many plugins of each are active:
 
 - "one" roles (source, store, registry, deployer) use ``firstresult`` hooks. The host registers
   exactly the one plugin the config names, so its answer is the answer.
-- "many" roles (validator, tracker, and hooks-only plugins) use broadcast hooks: every active
-  plugin is called and the results are collected in a list.
+- "many" roles (validator, tracker, monitor, alerter, and hooks-only plugins) use broadcast
+  hooks: every active plugin is called and the results are collected in a list.
 
 Specs are grouped in the order they fire during a run.
 """
@@ -25,6 +25,7 @@ from framework.hooks.markers import hookspec
 if TYPE_CHECKING:
     import pandas as pd
 
+    from framework.monitoring.window import MonitorResult, MonitorWindow
     from framework.pipeline.context import RunContext
     from framework.records import CheckResult, ModelVersion, RunInfo, RunRecord
 
@@ -417,4 +418,54 @@ def stop_deployment() -> dict[str, Any] | None:
     """Stop the current deployment and return its record marked stopped; None if none was made.
 
     Stopping a deployment that already stopped is not an error: the record is returned as is.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Monitor (role "monitor", group ``bucle.monitors``, config group ``monitor``, many active)
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def check_window(window: MonitorWindow) -> MonitorResult | None:
+    """Called by ``bucle monitor`` once per active monitor with the window it reads.
+
+    :param window: the production version, its reference profile and evaluate metrics, the
+        window's inference-log rows with their model inputs (computed by the training feature
+        code), predictions, probabilities and feedback labels, and the running server's
+        Prometheus metrics when one answers
+        (:class:`~framework.monitoring.window.MonitorWindow`).
+
+    Return a :class:`~framework.monitoring.window.MonitorResult`: a status (``ok``,
+    ``warning``, ``drift`` or ``skipped``), a one-line summary, key figures, per-column details
+    and plots. A monitor that has nothing to judge (no labels yet, no server) returns
+    ``skipped`` with the reason, never raises. Every result goes into the report.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Alerter (role "alerter", group ``bucle.alerters``, config group ``alert``, many active)
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def send_alert(summary: dict[str, Any]) -> dict[str, Any] | None:
+    """Called by ``bucle monitor`` when a report has findings (or always, per the alerter).
+
+    :param summary: the report's summary: model, version, window, overall status, each
+        monitor's status and one-line summary, and the paths of the JSON and HTML reports.
+
+    Deliver it (a log line, an HTTP POST, a message) and return ``{"delivered": bool, ...}``
+    with what happened (attempts, the error). An alerter must not raise for a delivery
+    failure (an endpoint down, a timeout): it retries as configured and reports the failure,
+    which the report records; the monitor never crashes because an alert could not be sent.
+    """
+
+
+@hookspec
+def on_monitor_report(report: dict[str, Any]) -> None:
+    """Called after ``bucle monitor`` wrote its report (any plugin), with the whole report.
+
+    For lifecycle plugins that keep history or trigger work elsewhere; return values are
+    ignored.
     """

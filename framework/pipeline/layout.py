@@ -78,6 +78,10 @@ class Layout:
         return self.reports / "slices.json"
 
     @property
+    def profile(self) -> Path:
+        return self.reports / "profile.json"
+
+    @property
     def model_card(self) -> Path:
         return self.reports / "model_card.md"
 

@@ -40,6 +40,7 @@ OUTPUT_FILES = (
     "validation_html",
     "metrics",
     "slices",
+    "profile",
     "confusion_plot",
     "roc_plot",
     "model_card",

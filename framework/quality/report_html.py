@@ -19,7 +19,7 @@ from typing import Any
 
 from framework.quality.score import format_score
 
-_STYLE = """
+PAGE_STYLE = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d2433;
        margin: 0 auto; max-width: 72rem; padding: 1.5rem; }
 h1 { font-size: 1.6rem; margin: 0 0 .5rem; }
@@ -59,7 +59,7 @@ def render_validation_html(
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(title)}</title>",
-        f"<style>{_STYLE}</style>",
+        f"<style>{PAGE_STYLE}</style>",
         "</head>",
         "<body>",
         f"<h1>{_e(title)}</h1>",

@@ -4,6 +4,8 @@
   confusion matrix and ROC curve (``reports/plots/``);
 - the domain expert: the same metrics per slice of ``evaluate.slices`` and the worst slice named
   (``reports/slices.json``; ``slice_worst_<metric>`` in metrics.json);
+- monitoring: the reference profile production traffic is compared with
+  (``reports/profile.json``, :func:`reference_profile`);
 - the business: the value per period of the model's decisions, the no-model baseline and the
   uplift (``business_value*`` in metrics.json), at the decision threshold the model carries
   (``decision_threshold``).
@@ -52,6 +54,35 @@ def roc_points(y_true: Any, proba: Any, classes: list[Any], positive: Any) -> An
     fpr, tpr, thresholds = roc_curve(truth, scores)
     thresholds = np.clip(thresholds, 0.0, 1.0)
     return pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": thresholds}).round(6)
+
+
+def reference_profile(
+    layout: Any, bundle: Any, test: Any, y_pred: Any, proba: Any, positive: Any
+) -> Any:
+    """The monitoring reference: model inputs of the training rows, predictions of the test rows.
+
+    Inputs are profiled on the rows the model learned from; predictions on held-out rows,
+    because a model is overconfident on its own training rows and production traffic is
+    held-out data. A binary model profiles its positive-class probability only (the other is
+    its complement).
+    """
+    import pandas as pd
+
+    from framework.monitoring.profile import build_profile
+
+    schema = bundle.schema
+    train = prepare_inputs(read_table(layout.train), schema)
+    profile = build_profile(train, list(schema.numeric), list(schema.categorical))
+    classes = [str(label) for label in bundle.classes]
+    probabilities = pd.DataFrame(proba, columns=classes)
+    if len(classes) == 2:
+        probabilities = probabilities[[str(positive)]]
+    predicted = build_profile(
+        test.iloc[:, :0], [], [], predictions=list(y_pred), probabilities=probabilities
+    )
+    profile.predictions = predicted.predictions
+    profile.probabilities = predicted.probabilities
+    return profile
 
 
 def run(context: RunContext) -> dict[str, Path]:
@@ -105,8 +136,10 @@ def run(context: RunContext) -> dict[str, Path]:
     write_with(layout.confusion_plot, lambda temporary: confusion.to_csv(temporary, index=False))
     roc = roc_points(y_true, proba, classes, positive)
     write_with(layout.roc_plot, lambda temporary: roc.to_csv(temporary, index=False))
+    reference_profile(layout, bundle, test, y_pred, proba, positive).save(layout.profile)
     tracking.log_metrics(context, {k: float(v) for k, v in metrics.items() if k != "n_test"})
     return {
+        "profile": layout.profile,
         "metrics": layout.metrics,
         "slices": layout.slices,
         "confusion_plot": layout.confusion_plot,

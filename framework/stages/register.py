@@ -128,6 +128,21 @@ def card_facts(
     )
 
 
+def store_profile(context: RunContext) -> str | None:
+    """Keep the evaluate stage's reference profile in the artifact store; returns its sha256.
+
+    Monitoring finds it through the version's lineage, so it needs neither this working
+    directory nor the training data.
+    """
+    path = context.layout.profile
+    if not path.is_file():
+        return None
+    sha256 = sha256_file(path)
+    if context.host.hook.put_artifact(path=path, sha256=sha256) is None:
+        raise ArtifactError(f"store plugin '{context.cfg.store.name}' did not store {path}")
+    return sha256
+
+
 def store_card(context: RunContext, text: str) -> str:
     """Write the card to reports/ and keep it in the artifact store; returns its sha256."""
     path = write_text(context.layout.model_card, text)
@@ -162,6 +177,7 @@ def run(context: RunContext) -> dict[str, Path]:
     if uri is None:
         raise ArtifactError(f"store plugin '{context.cfg.store.name}' did not store {layout.model}")
     train_sha = sha256_file(layout.train) if layout.train.is_file() else None
+    profile_sha = store_profile(context)
     git = git_state()
     lineage = {
         "artifact_uri": uri,
@@ -170,6 +186,7 @@ def run(context: RunContext) -> dict[str, Path]:
         "config_sha256": config_hash(context.config_dict()),
         "data_sha256": train_sha,
         "model_target": context.cfg.model.get("_target_"),
+        "profile_sha256": profile_sha,
     }
     numeric = {
         k: float(v)

@@ -49,6 +49,17 @@ each; the five kinds take turns, so with 5 or more invalid rows each kind appear
 5. ``customer_id`` is missing (None).
 
 Every other row passes the example rules in ``conf/data/synthetic_churn.yaml``.
+
+Production traffic that has moved (``drift``, for ``bucle traffic`` and the monitoring
+scenario in docs/monitoring.md); the random draws are the same, only what they become changes:
+
+- ``none``: the world as training saw it.
+- ``input``: covariate shift. Prices rose (``monthly_charges`` x 1.35), the customer base aged
+  (``age`` + 12 years) and complaints doubled (``support_tickets`` x 2); churn still follows
+  the same rule of the features, so a model's accuracy holds up while its inputs drift.
+- ``concept``: the same customers, a new rule. A competitor now takes long-standing customers
+  (tenure raises the odds instead of lowering them) and complaints stop predicting churn (they
+  come from engaged customers); inputs look as they always did, the relation to churn does not.
 """
 
 from __future__ import annotations
@@ -92,6 +103,9 @@ _SECONDS_PER_DAY = 86_400
 _DAYS_PER_MONTH = 365.25 / 12
 _MAX_INVALID_SHARE = 0.5
 
+#: Kinds of production change the generator can simulate (module docstring).
+DRIFTS = ("none", "input", "concept")
+
 
 class SyntheticChurnSource:
     """Generates the churn table; options are checked here so a bad config fails before a run."""
@@ -103,6 +117,7 @@ class SyntheticChurnSource:
         missing_share: float = 0.03,
         invalid_share: float = 0.01,
         seed: int | None = None,
+        drift: str = "none",
     ) -> None:
         if isinstance(n_rows, bool) or not isinstance(n_rows, int) or n_rows < 1:
             raise ConfigError(f"data.n_rows={n_rows!r} is not allowed; set it to an integer >= 1")
@@ -114,6 +129,11 @@ class SyntheticChurnSource:
         if seed is not None:
             _check_seed("data.seed", seed)
         self.seed = seed
+        if drift not in DRIFTS:
+            raise ConfigError(
+                f"data.drift={drift!r} is not allowed; use one of {', '.join(DRIFTS)}"
+            )
+        self.drift = drift
 
     @hookimpl
     def load_data(self, seed: int) -> pd.DataFrame:
@@ -126,11 +146,17 @@ class SyntheticChurnSource:
             missing_share=self.missing_share,
             invalid_share=self.invalid_share,
             seed=effective_seed,
+            drift=self.drift,
         )
 
 
 def generate_churn_table(
-    n_rows: int, as_of: date, missing_share: float, invalid_share: float, seed: int
+    n_rows: int,
+    as_of: date,
+    missing_share: float,
+    invalid_share: float,
+    seed: int,
+    drift: str = "none",
 ) -> pd.DataFrame:
     """Build the table described in the module docstring; every draw comes from one seeded RNG."""
     import numpy as np
@@ -185,6 +211,10 @@ def generate_churn_table(
     order_value = rng.lognormal(3.4, 0.4, size=n) * (1.0 + 0.25 * plan)
     total_spend = np.round(n_orders * order_value, 2)
     support_tickets = rng.poisson(rng.gamma(2.0, 0.6, size=n) + 0.4 * (plan == 0)).astype(np.int64)
+    if drift == "input":
+        monthly_charges = np.round(monthly_charges * 1.35, 2)
+        age = np.clip(age + 12, 18, 90)
+        support_tickets = support_tickets * 2
 
     # --- churn: a logistic model of the true (pre-corruption) features ----------------------
     logit = (
@@ -196,6 +226,16 @@ def generate_churn_table(
         + 0.6 * (np.log1p(inactive_days) - 2.6)
         - 0.015 * (age - 45)
     )
+    if drift == "concept":
+        logit = (
+            -1.6
+            + 1.1 * (np.log1p(tenure_months) - 2.9)
+            - 0.3 * (support_tickets - 1.4)
+            + np.asarray([0.5, 0.0, -0.4])[plan]
+            + 0.06 * (monthly_charges - plan_price)
+            + 0.6 * (np.log1p(inactive_days) - 2.6)
+            - 0.015 * (age - 45)
+        )
     paypal = payment == PAYMENT_METHODS.index("paypal")
     west_logit = WEST_BASE_LOGIT + WEST_PAYPAL_EFFECT * paypal - (logit + 1.6)
     logit = np.where(in_west, west_logit, logit)

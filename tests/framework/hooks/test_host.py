@@ -345,6 +345,11 @@ DEFAULT_PLUGINS = {
     "store:local",
     "registry:local",
     "deployer:local",
+    "monitor:drift",
+    "monitor:quality",
+    "monitor:performance",
+    "monitor:service",
+    "alerter:log",
 }
 
 

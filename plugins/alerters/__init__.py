@@ -1,0 +1,1 @@
+"""Built-in alerters: where ``bucle monitor`` sends a report's summary."""

@@ -1,0 +1,134 @@
+"""The ``drift`` monitor: has the input data, or what the model predicts, moved from training?
+
+Per model input, the test is chosen by type and window size (KS or chi-square on small windows,
+normalised Wasserstein or Jensen-Shannon distance on large ones; PSI reported for every
+column), against the reference profile saved at evaluate time — never the training data. The
+window drifts when at least ``drift_share`` of the columns do. Prediction drift runs the same
+tests on the predicted class and the class probabilities. Thresholds and their meaning:
+:class:`~framework.monitoring.drift.DriftThresholds` and docs/monitoring.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from framework import hookimpl
+from framework.errors import ConfigError
+from framework.monitoring.window import MonitorResult, MonitorWindow, Plot
+
+
+class DriftMonitor:
+    """Input drift per column, the data-set rule, and prediction drift."""
+
+    def __init__(
+        self,
+        small_sample: int = 1000,
+        p_value: float = 0.05,
+        wasserstein: float = 0.1,
+        jensen_shannon: float = 0.1,
+        psi: float = 0.2,
+        drift_share: float = 0.5,
+        prediction: bool = True,
+    ) -> None:
+        from framework.monitoring.drift import DriftThresholds
+
+        try:
+            self.thresholds = DriftThresholds(
+                small_sample=int(small_sample),
+                p_value=float(p_value),
+                wasserstein=float(wasserstein),
+                jensen_shannon=float(jensen_shannon),
+                psi=float(psi),
+                drift_share=float(drift_share),
+            )
+        except (TypeError, ValueError, ConfigError) as error:
+            raise ConfigError(f"monitor.drift: {error}") from None
+        self.prediction = bool(prediction)
+
+    @hookimpl
+    def check_window(self, window: MonitorWindow) -> MonitorResult:
+        from framework.monitoring.drift import dataset_drift, prediction_drift
+
+        inputs = dataset_drift(window.profile, window.inputs, self.thresholds)
+        if inputs.reason and not inputs.n_tested:
+            return MonitorResult("drift", "skipped", inputs.reason)
+        details = [column_row(column) for column in inputs.columns]
+        plots = [column_plot(column, "input") for column in inputs.columns if column.drifted]
+        predicted = None
+        if self.prediction and window.profile.predictions is not None:
+            predicted = prediction_drift(
+                window.profile, window.predictions, window.probabilities, self.thresholds
+            )
+            for column in [predicted.prediction, *predicted.probabilities]:
+                if column is not None:
+                    details.append(column_row(column, "prediction"))
+            if predicted.prediction is not None:
+                plots.insert(0, column_plot(predicted.prediction, "prediction"))
+        metrics = {
+            "rows": inputs.rows,
+            "columns_tested": inputs.n_tested,
+            "columns_drifted": inputs.n_drifted,
+            "drift_share": inputs.drift_share,
+            "dataset_drift": inputs.dataset_drifted,
+            "prediction_drift": predicted.drifted if predicted is not None else None,
+            "drifted_columns": inputs.drifted_columns,
+            "missing_columns": inputs.missing_columns,
+            "thresholds": self.thresholds.to_dict(),
+        }
+        share = f"{inputs.n_drifted} of {inputs.n_tested} columns drifted"
+        named = f" ({', '.join(inputs.drifted_columns[:5])})" if inputs.n_drifted else ""
+        said_prediction = ""
+        if predicted is not None and predicted.drifted:
+            said_prediction = "; predictions drifted"
+        if inputs.dataset_drifted or (predicted is not None and predicted.drifted):
+            rule = (
+                f", at least drift_share={self.thresholds.drift_share:g}"
+                if inputs.dataset_drifted
+                else ""
+            )
+            return MonitorResult(
+                "drift",
+                "drift",
+                f"{share}{named}{rule}{said_prediction}",
+                metrics,
+                details,
+                plots,
+            )
+        status = "warning" if inputs.n_drifted else "ok"
+        return MonitorResult(
+            "drift",
+            status,
+            f"{share}{named}, below drift_share={self.thresholds.drift_share:g}",
+            metrics,
+            details,
+            plots,
+        )
+
+
+def column_row(column: Any, group: str = "input") -> dict[str, Any]:
+    return {
+        "group": group,
+        "column": column.name,
+        "kind": column.kind,
+        "test": column.test,
+        "statistic": column.statistic,
+        "p_value": column.p_value,
+        "threshold": column.threshold,
+        "drifted": column.drifted,
+        "psi": column.psi,
+        "n": column.n_current,
+        "missing": column.missing_share_current,
+        "missing_reference": column.missing_share_reference,
+        "new_categories": column.new_categories,
+        "note": column.reason,
+    }
+
+
+def column_plot(column: Any, group: str) -> Plot:
+    test = f"{column.test} {column.statistic:.3g}" if column.statistic is not None else "untested"
+    return Plot(
+        f"{group} {column.name}: reference vs window share per bin ({test})",
+        "bars",
+        list(column.labels),
+        {"reference": list(column.reference_shares), "window": list(column.current_shares)},
+    )
