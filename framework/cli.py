@@ -29,6 +29,7 @@ EPILOG = """examples:
   bucle release [deploy.strategy=canary]       staging smoke tests, then promote or roll back
   bucle monitor --since 24h [--fail-on-drift]  drift, quality, performance, service report
   bucle traffic --rows 2000 data.drift=input   rehearse production traffic (and feedback)
+  bucle retrain --if-needed                    retrain when a trigger fires, gate, release
   bucle features list | materialize | get ENTITY_ID...
   bucle plugins                                installed plugins per role
 """
@@ -151,6 +152,16 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--output", default=None, help="directory for the JSON and HTML report")
     monitor.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. monitor=[drift]")
 
+    again = commands.add_parser(
+        "retrain", help="retrain on labelled production traffic, gate against production, release"
+    )
+    again.add_argument("--if-needed", action="store_true", help="only when a retrain trigger fires")
+    again.add_argument("--report", default=None, help="monitor report (default: the latest)")
+    again.add_argument("--url", default=None, help="production server for a canary or shadow")
+    again.add_argument(
+        "overrides", nargs="*", help="Hydra overrides, e.g. retrain.data.strategy=new_only"
+    )
+
     send = commands.add_parser(
         "traffic", help="send the data source's rows to a running server (and ground truth)"
     )
@@ -246,6 +257,10 @@ def dispatch(args: argparse.Namespace) -> int:
             url=args.url,
             output=args.output,
         )
+    if args.command == "retrain":
+        from framework.commands.retrain import retrain
+
+        return retrain(args.overrides, if_needed=args.if_needed, report=args.report, url=args.url)
     if args.command == "traffic":
         from framework.commands.traffic import traffic
 

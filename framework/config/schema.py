@@ -117,6 +117,37 @@ class ServeConfig:
 
 
 @dataclass
+class RetrainTriggers:
+    """When ``bucle retrain --if-needed`` retrains; a null threshold is switched off."""
+
+    drift_share: Any = 0.5
+    performance_drop: Any = 0.05
+    max_age_days: Any = None
+
+
+@dataclass
+class RetrainData:
+    """What a retrained model learns from: ``new_only`` (labelled production rows),
+    ``combined`` (the original data plus them) or ``sliding_window`` (the newest
+    ``window_rows`` of both, production rows being the newest)."""
+
+    strategy: str = "combined"
+    window_rows: int = 5000
+    min_new_rows: int = 100
+
+
+@dataclass
+class RetrainConfig:
+    """The retraining policy: triggers, data, and the gate against the production model."""
+
+    triggers: RetrainTriggers = field(default_factory=RetrainTriggers)
+    data: RetrainData = field(default_factory=RetrainData)
+    gate_metric: str = "roc_auc"
+    min_improvement: float = 0.0
+    release: bool = True
+
+
+@dataclass
 class LogregSchema:
     _target_: str = "sklearn.linear_model.LogisticRegression"
     C: float = 1.0
@@ -172,6 +203,7 @@ class BucleConfig:
     deploy: dict[str, Any] = field(default_factory=lambda: {"name": "local"})
     monitor: dict[str, Any] = field(default_factory=dict)
     alert: dict[str, Any] = field(default_factory=dict)
+    retrain: RetrainConfig = field(default_factory=RetrainConfig)
     hooks: dict[str, Any] = field(default_factory=dict)
 
 

@@ -7,7 +7,9 @@ catch. The same seed always gives the same frame.
 
 Columns (one row per customer, observed at the snapshot date ``as_of``):
 
-- ``customer_id`` (str, ``"C000123"``; 7+ digits past 999,999 rows), unique on clean rows
+- ``customer_id`` (str, ``"C000123"``; 7+ digits past 999,999 rows), unique on clean rows;
+  numbering starts after ``id_offset``, so traffic of new customers does not reuse the ids of
+  the training table
 - ``signup_date`` (datetime64[ns], a midnight between ``as_of`` minus 6 years and ``as_of``)
 - ``last_active_at`` (datetime64[ns], between ``signup_date`` and ``as_of``; the newest is
   within a day of ``as_of``, so a 30-day freshness check passes)
@@ -118,6 +120,7 @@ class SyntheticChurnSource:
         invalid_share: float = 0.01,
         seed: int | None = None,
         drift: str = "none",
+        id_offset: int = 0,
     ) -> None:
         if isinstance(n_rows, bool) or not isinstance(n_rows, int) or n_rows < 1:
             raise ConfigError(f"data.n_rows={n_rows!r} is not allowed; set it to an integer >= 1")
@@ -134,6 +137,9 @@ class SyntheticChurnSource:
                 f"data.drift={drift!r} is not allowed; use one of {', '.join(DRIFTS)}"
             )
         self.drift = drift
+        if isinstance(id_offset, bool) or not isinstance(id_offset, int) or id_offset < 0:
+            raise ConfigError(f"data.id_offset={id_offset!r} must be an integer >= 0")
+        self.id_offset = id_offset
 
     @hookimpl
     def load_data(self, seed: int) -> pd.DataFrame:
@@ -147,6 +153,7 @@ class SyntheticChurnSource:
             invalid_share=self.invalid_share,
             seed=effective_seed,
             drift=self.drift,
+            id_offset=self.id_offset,
         )
 
 
@@ -157,6 +164,7 @@ def generate_churn_table(
     invalid_share: float,
     seed: int,
     drift: str = "none",
+    id_offset: int = 0,
 ) -> pd.DataFrame:
     """Build the table described in the module docstring; every draw comes from one seeded RNG."""
     import numpy as np
@@ -241,12 +249,13 @@ def generate_churn_table(
     logit = np.where(in_west, west_logit, logit)
     churned = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(np.int64)
 
-    id_width = max(6, len(str(n)))
+    id_width = max(6, len(str(n + id_offset)))
     frame = pd.DataFrame(
         {
             # A comprehension is the fastest way to format ids (about 0.25 s per million).
             "customer_id": np.asarray(
-                [f"C{i:0{id_width}d}" for i in range(1, n + 1)], dtype=object
+                [f"C{i:0{id_width}d}" for i in range(id_offset + 1, id_offset + n + 1)],
+                dtype=object,
             ),
             "signup_date": signup_day.astype("datetime64[ns]"),
             "last_active_at": last_active_at.astype("datetime64[ns]"),
