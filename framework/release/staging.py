@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from framework.errors import BucleError
-from framework.httpclient import get_json, request_json, status_of
+from framework.httpclient import get_json, request_json
+from framework.serverprocess import wait_ready
 
 
 @dataclass
@@ -68,7 +69,9 @@ def staging_server(
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(process, base, log_path, timeout)
+        wait_ready(
+            process, base, log_path, timeout, "the staging server", "deploy.release.staging_timeout"
+        )
         yield base
     finally:
         process.terminate()
@@ -77,34 +80,6 @@ def staging_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _wait_ready(process: subprocess.Popen, base: str, log_path: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            raise BucleError(
-                f"the staging server exited with code {process.returncode}: "
-                f"{_last_line(log_path)} (log {log_path})"
-            )
-        if status_of(base + "/ready") == 200:
-            return
-        if time.monotonic() >= deadline:
-            reason = (get_json(base + "/ready") or {}).get("reason") or _last_line(log_path)
-            raise BucleError(
-                f"the staging server was not ready within {timeout:g}s "
-                f"(deploy.release.staging_timeout): {reason} (log {log_path})"
-            )
-        time.sleep(0.1)
-
-
-def _last_line(path: Path) -> str:
-    try:
-        lines = [line.strip() for line in path.read_text(errors="replace").splitlines()]
-    except OSError:
-        return "no log written"
-    lines = [line for line in lines if line]
-    return lines[-1] if lines else "the log is empty"
 
 
 def check_schema(base: str, version: Any, bundle: Any, record: dict[str, Any]) -> SmokeResult:

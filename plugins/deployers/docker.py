@@ -28,8 +28,8 @@ from framework import hookimpl
 from framework.errors import BucleError, ConfigError
 from framework.files import write_json
 from framework.httpclient import status_of, url_host
+from framework.serverprocess import last_line
 from plugins.deployers.docker_context import now, verified_artifact, write_context
-from plugins.deployers.local import last_line
 
 #: Seconds ``docker info`` (and other quick engine calls) may take before the engine counts as
 #: not answering: a stopped Docker Desktop can hang rather than fail.

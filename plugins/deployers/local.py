@@ -23,6 +23,7 @@ from framework import hookimpl
 from framework.errors import BucleError, ConfigError
 from framework.files import write_json
 from framework.httpclient import get_json, status_of, url_host
+from framework.serverprocess import wait_ready
 
 #: Seconds between SIGTERM and SIGKILL on stop: uvicorn's own graceful shutdown takes up to 10.
 STOP_GRACE_SECONDS = 15.0
@@ -96,7 +97,9 @@ class LocalDeployer:
             )
         base = f"http://{url_host(host)}:{port}"
         try:
-            self._wait_ready(process, base, log_path)
+            wait_ready(
+                process, base, log_path, self.ready_timeout, "bucle serve", "deploy.ready_timeout"
+            )
             model = get_json(base + "/model") or {}
         except BaseException:
             _kill_group(process.pid)
@@ -117,25 +120,6 @@ class LocalDeployer:
         }
         write_json(self.record_path, record)
         return record
-
-    def _wait_ready(self, process: subprocess.Popen, base: str, log_path: Path) -> None:
-        deadline = time.monotonic() + self.ready_timeout
-        while True:
-            code = process.poll()
-            if code is not None:
-                raise BucleError(
-                    f"bucle serve exited with code {code} before it was ready: "
-                    f"{last_line(log_path)} (log {log_path})"
-                )
-            if status_of(base + "/ready") == 200:
-                return
-            if time.monotonic() >= deadline:
-                reason = (get_json(base + "/ready") or {}).get("reason") or last_line(log_path)
-                raise BucleError(
-                    f"bucle serve was not ready within {self.ready_timeout:g}s "
-                    f"(deploy.ready_timeout): {reason}; stopped it (log {log_path})"
-                )
-            time.sleep(0.1)
 
     @hookimpl
     def deployment_status(self) -> dict[str, Any] | None:
@@ -209,13 +193,3 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 
 def _kill_group(pid: int) -> None:
     _signal_group(pid, signal.SIGKILL)
-
-
-def last_line(path: Path) -> str:
-    """The log's last non-empty line: usually the reason a server stopped."""
-    try:
-        lines = [line.strip() for line in path.read_text(errors="replace").splitlines()]
-    except OSError:
-        return "no log written"
-    lines = [line for line in lines if line]
-    return lines[-1] if lines else "the log is empty"

@@ -14,11 +14,9 @@ import pytest
 from framework.files import sha256_file
 from tests.conftest import run_command
 from tests.framework.serving.conftest import Server, promote
-from tests.framework.serving.test_release import QUICK, SteadyLoad, alias, records
+from tests.framework.serving.test_release import QUICK, SteadyLoad, alias
 
 pytestmark = pytest.mark.slow
-
-__all__ = ["records"]  # the fixture, imported for this module's tests
 
 CANARY = ["deploy.strategy=canary", "deploy.canary_fraction=0.5", "serve.poll_seconds=0.2"]
 NEW_CUSTOMERS = ["data.n_rows=1200", "data.invalid_share=0", "data.id_offset=1000000"]

@@ -199,3 +199,15 @@ def records_of(test_rows: Path, schema: Any) -> list[dict[str, Any]]:
     frame = pd.read_parquet(test_rows)
     raw = frame.drop(columns=[schema.target, *[c for c in schema.derived if c in frame.columns]])
     return json.loads(raw.to_json(orient="records", date_format="iso"))
+
+
+@pytest.fixture
+def records(trained: Trained) -> list[dict[str, Any]]:
+    """v1's test rows as a client sends them."""
+    from framework.modeling.artifact import load_model
+    from plugins.registries.local import LocalRegistry
+
+    state = trained.path / ".bucle"
+    version = LocalRegistry(str(state / "registry.db")).get_model_version(name="churn", version=1)
+    model = load_model(state / "artifacts" / version.sha256[:2] / version.sha256[2:])
+    return records_of(trained.test_rows, model.schema)

@@ -17,7 +17,7 @@ from framework.httpclient import status_of
 from framework.serving.inference_log import read_inference_log
 from plugins.registries.local import LocalRegistry
 from tests.conftest import BIN
-from tests.framework.serving.conftest import Server, Trained, promote, records_of
+from tests.framework.serving.conftest import Server, promote
 
 pytestmark = pytest.mark.slow
 
@@ -83,16 +83,6 @@ class SteadyLoad:
             if reply.status == 200:
                 self.versions.append(reply.json["model"]["version"])
             index += 1
-
-
-@pytest.fixture
-def records(trained: Trained) -> list[dict[str, Any]]:
-    from framework.modeling.artifact import load_model
-
-    state = trained.path / ".bucle"
-    version = LocalRegistry(str(state / "registry.db")).get_model_version(name="churn", version=1)
-    model = load_model(state / "artifacts" / version.sha256[:2] / version.sha256[2:])
-    return records_of(trained.test_rows, model.schema)
 
 
 def test_first_release_passes_smoke_tests_and_promotes(project_copy: Path, run: Any) -> None:

@@ -12,17 +12,7 @@ import pytest
 from framework.serving.inference_log import read_inference_log
 from framework.serving.router import TrafficStrategy, canary_share
 from plugins.registries.local import LocalRegistry
-from tests.framework.serving.conftest import Server, Trained, promote, records_of
-
-
-@pytest.fixture
-def records(trained: Trained) -> list[dict[str, Any]]:
-    from framework.modeling.artifact import load_model
-
-    state = trained.path / ".bucle"
-    sha256 = LocalRegistry(str(state / "registry.db")).get_model_version(name="churn", version=1)
-    model = load_model(state / "artifacts" / sha256.sha256[:2] / sha256.sha256[2:])
-    return records_of(trained.test_rows, model.schema)
+from tests.framework.serving.conftest import Server, promote
 
 
 def metric(server: Server, name: str, **labels: str) -> float:
