@@ -9,7 +9,9 @@ clients received. Two layers under ``<paths.state>/inference/``:
     process. Concurrent requests are committed together by one writer thread (group commit):
     one fsync serves many requests, and each request's rows still commit all together or not
     at all. The same file keeps every logged request id (so feedback can tell known ids from
-    unknown ones) and the feedback itself.
+    unknown ones: a buffered row's id is in the row, a flushed row's in the ``requests``
+    table, where the flush puts it in the transaction that deletes the row) and the feedback
+    itself.
 ``predictions/date=YYYY-MM-DD/hour=HH/part-<flush>.parquet``
     Columnar partitions by UTC time. A flusher thread moves buffered rows here every
     ``flush_seconds`` and at shutdown, in three steps that a crash can interrupt anywhere:
@@ -24,8 +26,10 @@ seen twice, so a flush running at the same moment can neither hide nor double a 
 from __future__ import annotations
 
 import concurrent.futures
+import itertools
 import json
 import logging
+import math
 import os
 import sqlite3
 import threading
@@ -92,6 +96,8 @@ COLUMNS = (
     "probabilities",
 )
 JSON_COLUMNS = ("inputs", "prediction", "probabilities")
+#: Rows per INSERT statement at most: larger statements cost more to prepare than they save.
+MAX_ROWS_PER_STATEMENT = 512
 
 
 class InferenceLogError(BucleError):
@@ -113,18 +119,70 @@ class Prediction:
     probabilities: dict[str, float]
 
     def row(self) -> tuple[Any, ...]:
-        return (
-            uuid.uuid4().hex,
-            self.request_id,
-            _iso(self.timestamp),
-            self.model_name,
-            self.model_version,
-            self.model_sha256,
-            self.alias,
-            json.dumps(self.inputs, allow_nan=False),
-            json.dumps(self.prediction, allow_nan=False),
-            json.dumps(self.probabilities, allow_nan=False),
+        """This prediction as a buffer row; raises ``ValueError`` for a value JSON cannot hold."""
+        return _rows([self])[0]
+
+
+#: One encoder for every row: ``json.dumps`` with an option builds a new encoder per call.
+#: NaN and infinity raise ``ValueError`` rather than becoming text other readers reject.
+_JSON = json.JSONEncoder(allow_nan=False)
+
+
+def _rows(predictions: Sequence[Prediction]) -> list[tuple[Any, ...]]:
+    """One request's buffer rows, in :data:`COLUMNS` order.
+
+    Raises what the encoder raises (``ValueError`` for NaN, ``TypeError`` for a value that is
+    not JSON) for the request as a whole, so none of its rows is logged without the others.
+    """
+    encode = _JSON.encode
+    labels: dict[str, str] = {}  # class label → its JSON text, shared by the request's rows
+    # A row id is 32 hex digits: the time in microseconds, then 72 random bits. Leading with
+    # the time makes each commit add to the end of the row_id index; a random id dirtied a
+    # page of it per row (with 30,000 rows buffered, a commit wrote almost five times the bytes).
+    prefix = f"{time.time_ns() // 1000:014x}"
+    random_hex = os.urandom(9 * len(predictions)).hex()
+    moments: dict[datetime, str] = {}  # a request's rows share one timestamp: format it once
+    rows = []
+    for index, prediction in enumerate(predictions):
+        moment = prediction.timestamp
+        timestamp = moments.get(moment)
+        if timestamp is None:
+            timestamp = moments[moment] = _iso(moment)
+        predicted = prediction.prediction
+        rows.append(
+            (
+                prefix + random_hex[18 * index : 18 * index + 18],
+                prediction.request_id,
+                timestamp,
+                prediction.model_name,
+                prediction.model_version,
+                prediction.model_sha256,
+                prediction.alias,
+                encode(prediction.inputs),
+                str(predicted) if type(predicted) is int else encode(predicted),  # int: as JSON
+                _probabilities_json(prediction.probabilities, labels),
+            )
         )
+    return rows
+
+
+def _probabilities_json(probabilities: dict[str, float], labels: dict[str, str]) -> str:
+    """The JSON the encoder writes for class → probability, without a call into it per row.
+
+    A finite float is written as ``repr`` writes it, which is what ``json`` does; any other
+    value (NaN included, which the encoder refuses) goes through the encoder.
+    """
+    parts = []
+    for label, value in probabilities.items():
+        key = labels.get(label)
+        if key is None:
+            if type(label) is not str:
+                return _JSON.encode(probabilities)
+            key = labels[label] = _JSON.encode(label)
+        if type(value) is not float or not math.isfinite(value):
+            return _JSON.encode(probabilities)
+        parts.append(f"{key}: {value!r}")
+    return "{" + ", ".join(parts) + "}"
 
 
 def inference_dir(state_dir: Path | str) -> Path:
@@ -133,6 +191,51 @@ def inference_dir(state_dir: Path | str) -> Path:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _serialize(
+    batch: Sequence[tuple[Sequence[Prediction], concurrent.futures.Future]],
+) -> list[tuple[list[tuple[Any, ...]], concurrent.futures.Future]]:
+    """Each request's rows with its future; a request that cannot be logged is refused alone."""
+    ready = []
+    for predictions, future in batch:
+        # After this a client can no longer cancel: the rows it is about to get are logged.
+        if not future.set_running_or_notify_cancel():
+            continue
+        try:
+            rows = _rows(predictions)
+        except Exception as error:  # NaN, a value that is not JSON: refuse, never log half
+            future.set_exception(InferenceLogError(f"cannot log the prediction: {error}"))
+        else:
+            ready.append((rows, future))
+    return ready
+
+
+def _insert_values(db: sqlite3.Connection, head: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Run ``<head> (?, ...), (?, ...), ...`` over ``rows``, many rows per statement, in order.
+
+    ``executemany`` steps sqlite once per row, and every step releases the GIL and takes it
+    back from the threads serving requests: hundreds of hand-overs per request. A statement of
+    many rows is one step, run outside the GIL. Chunks are powers of two, so a handful of
+    statement texts, kept in the connection's statement cache, serve every request size.
+    """
+    if not rows:
+        return
+    width = len(rows[0])
+    marks = "(" + ", ".join("?" * width) + ")"
+    fitting = min(
+        MAX_ROWS_PER_STATEMENT, db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width
+    )
+    size = 1 << (fitting.bit_length() - 1)  # the largest power of two that fits
+    start = 0
+    while start < len(rows):
+        while size > len(rows) - start:
+            size >>= 1
+        chunk = rows[start : start + size]
+        db.execute(
+            f"{head} {', '.join([marks] * size)}", list(itertools.chain.from_iterable(chunk))
+        )
+        start += size
 
 
 def _connect(directory: Path) -> sqlite3.Connection:
@@ -164,7 +267,7 @@ class InferenceLog:
         self.flush_seconds = flush_seconds
         self.stale_claim_seconds = stale_claim_seconds
         self.flush_rows = flush_rows
-        self._pending: list[tuple[list[tuple[Any, ...]], concurrent.futures.Future]] = []
+        self._pending: list[tuple[Sequence[Prediction], concurrent.futures.Future]] = []
         self._condition = threading.Condition()
         self._closing = False
         self._writer: threading.Thread | None = None
@@ -204,18 +307,21 @@ class InferenceLog:
     # Appending -------------------------------------------------------------------------------
 
     def submit(self, predictions: Sequence[Prediction]) -> concurrent.futures.Future:
-        """Queue one request's rows; the future completes once they are committed to disk."""
+        """Queue one request's rows; the future completes once they are committed to disk.
+
+        The writer thread turns the predictions into rows, so the caller's thread (the event
+        loop) does no JSON work; the predictions' values must stay unchanged until the future
+        completes. A request holding a value JSON cannot (NaN) fails with
+        :class:`InferenceLogError` and none of its rows is logged; other requests are not
+        affected. A future cancelled before the writer takes it is dropped: its request was
+        abandoned, so no client receives those predictions.
+        """
         future: concurrent.futures.Future = concurrent.futures.Future()
-        try:
-            rows = [prediction.row() for prediction in predictions]
-        except ValueError as error:  # a value JSON cannot hold (NaN): refuse, never log half
-            future.set_exception(InferenceLogError(f"cannot log the prediction: {error}"))
-            return future
         with self._condition:
             if self._closing or self._writer is None:
                 future.set_exception(InferenceLogError("the inference log is not open"))
                 return future
-            self._pending.append((rows, future))
+            self._pending.append((tuple(predictions), future))
             self._condition.notify()
         return future
 
@@ -233,11 +339,13 @@ class InferenceLog:
                     batch, self._pending = self._pending, []
                 if not batch:
                     return  # closing and nothing left
-                self._commit(db, batch)
+                self._commit(db, _serialize(batch))
         finally:
             db.close()
 
     def _commit(self, db: sqlite3.Connection, batch: list) -> None:
+        if not batch:
+            return
         try:
             self._insert(db, [rows for rows, _ in batch])
         except Exception:
@@ -259,17 +367,14 @@ class InferenceLog:
 
     @staticmethod
     def _insert(db: sqlite3.Connection, requests: Iterable[list[tuple[Any, ...]]]) -> None:
-        placeholders = ", ".join("?" for _ in COLUMNS)
+        # Only the buffer: a request id is known from its buffered row until the flush moves
+        # it to the requests table (see _forget_buffered). Adding random ids to that table's
+        # index here dirtied about a page per record: with 30,000 ids logged, each commit
+        # wrote five times the bytes, and more as the table grew.
+        rows = [row for request_rows in requests for row in request_rows]
         db.execute("BEGIN IMMEDIATE")
         try:
-            for rows in requests:
-                db.executemany(
-                    f"INSERT INTO buffer ({', '.join(COLUMNS)}) VALUES ({placeholders})", rows
-                )
-                db.executemany(
-                    "INSERT OR REPLACE INTO requests VALUES (?, ?, ?)",
-                    [(row[1], row[2], row[4]) for row in rows],
-                )
+            _insert_values(db, f"INSERT INTO buffer ({', '.join(COLUMNS)}) VALUES", rows)
         except BaseException:
             db.execute("ROLLBACK")
             raise
@@ -321,7 +426,11 @@ class InferenceLog:
             self._settle(db, flush_id)  # what was written leaves the buffer, the rest returns
             raise
         db.execute("BEGIN IMMEDIATE")
-        db.execute("DELETE FROM buffer WHERE flush_id = ?", (flush_id,))
+        try:
+            _forget_buffered(db, "flush_id = ?", [(flush_id,)])
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
         db.execute("COMMIT")
         return len(rows)
 
@@ -363,7 +472,7 @@ class InferenceLog:
             (written if path.is_file() else released).append((seq,))
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany("DELETE FROM buffer WHERE seq = ?", written)
+            _forget_buffered(db, "seq = ?", written)
             db.executemany(
                 "UPDATE buffer SET flush_id = NULL, claimed_at = NULL WHERE seq = ?", released
             )
@@ -372,6 +481,25 @@ class InferenceLog:
             raise
         db.execute("COMMIT")
         return len(written), len(released)
+
+
+def _forget_buffered(
+    db: sqlite3.Connection, where: str, parameters: Sequence[tuple[Any, ...]]
+) -> None:
+    """Delete the buffer rows matching ``where``, keeping their request ids in ``requests``.
+
+    A logged request id lives in its buffered row, then in ``requests`` once the row is in
+    Parquet: feedback looks in both, and this moves ids between them inside the caller's
+    transaction, so an id is never in neither. Sorted, the ids fill the index in order. When a
+    client reuses a request id, the latest row (the highest ``seq``) is the one kept.
+    """
+    db.executemany(
+        "INSERT OR REPLACE INTO requests "
+        f"SELECT request_id, timestamp, model_version FROM buffer WHERE {where} "
+        "ORDER BY request_id, seq",
+        parameters,
+    )
+    db.executemany(f"DELETE FROM buffer WHERE {where}", parameters)
 
 
 def record_feedback(state_dir: Path | str, items: Sequence[tuple[str, Any]]) -> tuple[int, list]:
@@ -385,11 +513,14 @@ def record_feedback(state_dir: Path | str, items: Sequence[tuple[str, Any]]) -> 
         ids = list(dict.fromkeys(request_id for request_id, _ in items))
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
+            marks = ", ".join(f"?{number}" for number in range(1, len(chunk) + 1))
+            # Flushed requests are in ``requests``, buffered ones only in ``buffer``.
             known.update(
                 row[0]
                 for row in db.execute(
-                    f"SELECT request_id FROM requests WHERE request_id IN ({marks})", chunk
+                    f"SELECT request_id FROM requests WHERE request_id IN ({marks}) UNION "
+                    f"SELECT request_id FROM buffer WHERE request_id IN ({marks})",
+                    chunk,
                 )
             )
         stored = [
@@ -512,9 +643,14 @@ def _partition(timestamp: str) -> str:
 
 def _by_partition(rows: Sequence[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]:
     partitions: dict[str, list[tuple[Any, ...]]] = {}
+    names: dict[str, str] = {}  # a request's rows share a timestamp: parse each one once
     position = COLUMNS.index("timestamp")
     for row in rows:
-        partitions.setdefault(_partition(row[position]), []).append(row)
+        timestamp = row[position]
+        name = names.get(timestamp)
+        if name is None:
+            name = names[timestamp] = _partition(timestamp)
+        partitions.setdefault(name, []).append(row)
     return partitions
 
 
@@ -537,8 +673,11 @@ def _write_partition(directory: Path, flush_id: str, rows: Sequence[tuple[Any, .
             ("probabilities", pa.string()),
         ]
     )
-    columns = {name: [row[i] for row in rows] for i, name in enumerate(COLUMNS)}
-    columns["timestamp"] = [datetime.fromisoformat(value) for value in columns["timestamp"]]
+    columns: dict[str, Any] = {name: [row[i] for row in rows] for i, name in enumerate(COLUMNS)}
+    # Arrow parses the ISO 8601 text (always UTC, from _iso) without a datetime per row.
+    columns["timestamp"] = pa.array(columns["timestamp"], pa.string()).cast(
+        schema.field("timestamp").type
+    )
     table = pa.Table.from_pydict(columns, schema=schema)
     target = directory / f"part-{flush_id}.parquet"
     write_with(target, lambda temporary: pq.write_table(table, temporary))

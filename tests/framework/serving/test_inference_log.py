@@ -142,6 +142,7 @@ def test_a_flush_interrupted_by_a_crash_is_settled_without_loss_or_duplicates(
     assert len(parquet_files(tmp_path)) == 1
     log.close()
     assert sorted(read_inference_log(tmp_path)["request_id"]) == ["r-0", "r-1"]
+    assert record_feedback(tmp_path, [("r-0", 1), ("r-1", 0)]) == (2, [])  # ids not lost
 
 
 def test_group_commit_gives_each_request_its_own_completion(tmp_path: Path) -> None:
@@ -156,6 +157,71 @@ def test_group_commit_gives_each_request_its_own_completion(tmp_path: Path) -> N
     assert len(read_inference_log(tmp_path)) == 150
     with pytest.raises(Exception, match="not open"):
         log.append([prediction("late", now)])
+
+
+def test_a_request_holding_a_value_json_cannot_is_refused_alone_and_logged_not_at_all(
+    tmp_path: Path,
+) -> None:
+    from dataclasses import replace
+
+    from framework.serving.inference_log import InferenceLogError
+
+    log = InferenceLog(tmp_path, flush_seconds=3600)
+    log.start()
+    now = datetime.now(UTC)
+    nan = replace(prediction("bad-1", now), probabilities={"0": float("nan"), "1": 1.0})
+    # Submitted together, so the writer is likely to take them in one group.
+    futures = {
+        "good-a": log.submit([prediction("good-a-0", now), prediction("good-a-1", now)]),
+        "bad": log.submit([prediction("bad-0", now), nan]),
+        "good-b": log.submit([prediction("good-b-0", now)]),
+    }
+
+    with pytest.raises(InferenceLogError, match="cannot log the prediction"):
+        futures["bad"].result(timeout=10)
+    futures["good-a"].result(timeout=10)
+    futures["good-b"].result(timeout=10)
+    log.close()
+    assert sorted(read_inference_log(tmp_path)["request_id"]) == [
+        "good-a-0",
+        "good-a-1",
+        "good-b-0",
+    ]
+
+
+def test_a_large_request_is_logged_whole_and_in_order(tmp_path: Path) -> None:
+    log = InferenceLog(tmp_path, flush_seconds=3600)
+    log.start()
+    now = datetime.now(UTC)
+    sizes = [1000, 3, 1, 700]  # several multi-row statements per commit
+    futures = [
+        log.submit([prediction(f"big{n}-{i}", now, i % 2) for i in range(size)])
+        for n, size in enumerate(sizes)
+    ]
+    for future in futures:
+        future.result(timeout=30)
+
+    buffered = read_inference_log(tmp_path)  # before any flush
+    log.close()
+
+    expected = [f"big{n}-{i}" for n, size in enumerate(sizes) for i in range(size)]
+    assert list(buffered["request_id"]) == expected
+    assert list(buffered["prediction"]) == [i % 2 for size in sizes for i in range(size)]
+    assert buffered["row_id"].is_unique
+    assert sorted(read_inference_log(tmp_path)["request_id"]) == sorted(expected)
+
+
+def test_feedback_knows_a_request_while_buffered_and_after_its_flush(tmp_path: Path) -> None:
+    log = InferenceLog(tmp_path, flush_seconds=3600)
+    log.start()
+    log.append([prediction("early-0", datetime.now(UTC))])
+
+    assert record_feedback(tmp_path, [("early-0", 1), ("ghost", 1)]) == (1, ["ghost"])
+    assert log.flush() == 1
+    log.append([prediction("late-0", datetime.now(UTC))])
+    assert record_feedback(tmp_path, [("early-0", 0), ("late-0", 1)]) == (2, [])
+    log.close()
+    assert record_feedback(tmp_path, [("late-0", 0), ("ghost", 1)]) == (1, ["ghost"])
 
 
 def test_feedback_is_kept_for_logged_requests_only(tmp_path: Path) -> None:
