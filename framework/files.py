@@ -63,3 +63,17 @@ def write_with(target: Path, writer: Callable[[Path], Any]) -> Path:
     with atomic_path(target) as temporary:
         writer(temporary)
     return Path(target)
+
+
+def read_json(path: Path, fix: str) -> Any:
+    """The JSON in ``path``, None when there is no such file; a file that cannot be read or
+    parsed is a one-line BucleError ending with ``fix``, never silently replaced."""
+    from framework.errors import BucleError
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise BucleError(f"cannot read {path}: {error}; {fix}") from None

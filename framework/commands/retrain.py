@@ -222,13 +222,10 @@ def gate_against_production(
 
 
 def append_record(state: Path, record: dict[str, Any]) -> None:
-    from framework.files import write_json
+    from framework.files import read_json, write_json
 
     path = state / "retrain" / JOURNAL
-    records: list[Any] = []
-    if path.is_file():
-        try:
-            records = json.loads(path.read_text())
-        except (OSError, ValueError):
-            records = []
+    records = read_json(path, "move the retraining journal aside to start a new one") or []
+    if not isinstance(records, list):
+        raise BucleError(f"the retraining journal {path} is not a list; move it aside")
     write_json(path, [*records[-49:], record])

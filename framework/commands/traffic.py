@@ -57,6 +57,10 @@ def traffic(
             {"X-Request-ID": f"traffic-{seed}-{start // batch}"},
             timeout=60,
         )
+        if status is None:
+            raise BucleError(
+                f"the server at {base} does not answer; start it with `bucle deploy` or check --url"
+            )
         if status != 200:
             refused += len(chunk)
             detail = body.get("detail") if isinstance(body, dict) else body

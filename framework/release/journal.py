@@ -7,7 +7,6 @@ release killed half-way leaves its decisions so far on disk.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from framework.errors import BucleError
-from framework.files import write_json
+from framework.files import read_json, write_json
 
 logger = logging.getLogger("bucle.release")
 
@@ -35,14 +34,9 @@ def journal_path(state_dir: Path | str) -> Path:
 def read_releases(state_dir: Path | str) -> list[dict[str, Any]]:
     """Every recorded release, oldest first; an empty list before the first."""
     path = journal_path(state_dir)
-    if not path.is_file():
+    releases = read_json(path, "move the release journal aside to start a new one")
+    if releases is None:
         return []
-    try:
-        releases = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise BucleError(
-            f"cannot read the release journal {path}: {error}; move it aside to start a new one"
-        ) from None
     if not isinstance(releases, list):
         raise BucleError(f"the release journal {path} is not a list; move it aside")
     return releases

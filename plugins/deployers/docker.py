@@ -16,7 +16,6 @@ image.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -26,7 +25,7 @@ from typing import Any
 
 from framework import hookimpl
 from framework.errors import BucleError, ConfigError
-from framework.files import write_json
+from framework.files import read_json, write_json
 from framework.httpclient import status_of, url_host
 from framework.serverprocess import last_line
 from plugins.deployers.docker_context import now, verified_artifact, write_context
@@ -95,14 +94,7 @@ class DockerDeployer:
         return self.state / "build.log"
 
     def read_record(self) -> dict[str, Any] | None:
-        if not self.record_path.is_file():
-            return None
-        try:
-            return json.loads(self.record_path.read_text())
-        except (OSError, ValueError) as error:
-            raise BucleError(
-                f"cannot read {self.record_path}: {error}; delete it if no container is running"
-            ) from None
+        return read_json(self.record_path, "delete it if no container is running")
 
     # -----------------------------------------------------------------------------------------
     # Hooks

@@ -9,7 +9,6 @@ gone by the time anyone asks.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -21,7 +20,7 @@ from typing import Any
 
 from framework import hookimpl
 from framework.errors import BucleError, ConfigError
-from framework.files import write_json
+from framework.files import read_json, write_json
 from framework.httpclient import get_json, status_of, url_host
 from framework.serverprocess import wait_ready
 
@@ -46,14 +45,7 @@ class LocalDeployer:
         return self.state / "deployment.json"
 
     def read_record(self) -> dict[str, Any] | None:
-        if not self.record_path.is_file():
-            return None
-        try:
-            return json.loads(self.record_path.read_text())
-        except (OSError, ValueError) as error:
-            raise BucleError(
-                f"cannot read {self.record_path}: {error}; delete it if no server is running"
-            ) from None
+        return read_json(self.record_path, "delete it if no server is running")
 
     @hookimpl
     def deploy(self, settings: dict[str, Any]) -> dict[str, Any]:

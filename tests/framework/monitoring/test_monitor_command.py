@@ -162,7 +162,15 @@ def test_monitor_mistakes_are_one_line_errors(project_copy: Path, run: Any) -> N
     assert "monitor.drift" in wrong.stderr and "p_value=2.0" in wrong.stderr
     send_on = run(["bucle", "monitor", "alert.log.send_on=sometimes"], project_copy, check=False)
     assert "alert.log.send_on='sometimes' must be one of" in send_on.stderr
-    for result in (nothing, since, wrong, send_on):
+    from framework.httpclient import free_port
+
+    down = run(
+        ["bucle", "traffic", "--url", f"http://127.0.0.1:{free_port()}", "data.n_rows=10"],
+        project_copy,
+        check=False,
+    )
+    assert "does not answer" in down.stderr
+    for result in (nothing, since, wrong, send_on, down):
         assert result.returncode != 0
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 

@@ -97,3 +97,17 @@ def test_triggers_stay_quiet_below_their_thresholds_or_when_switched_off() -> No
     off = {"drift_share": None, "performance_drop": None, "max_age_days": None}
     assert fired_triggers(off, REPORT, "2020-01-01T00:00:00+00:00", now) == []
     assert fired_triggers({"drift_share": 0.5}, None, None, now) == []
+
+
+def test_a_corrupt_retraining_journal_is_refused_not_overwritten(tmp_path) -> None:
+    from framework.commands.retrain import append_record
+
+    journal = tmp_path / "retrain" / "retrains.json"
+    journal.parent.mkdir()
+    journal.write_text("[{not json")
+    with pytest.raises(BucleError, match="move the retraining journal aside"):
+        append_record(tmp_path, {"id": "x"})
+    assert journal.read_text() == "[{not json"
+    journal.unlink()
+    append_record(tmp_path, {"id": "y"})
+    assert [r["id"] for r in __import__("json").loads(journal.read_text())] == ["y"]
