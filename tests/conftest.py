@@ -82,17 +82,30 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+def shrink_table(project: Path, rows: int) -> None:
+    """Generate ``rows`` churn rows instead of 5000, in conf/ and params.yaml alike.
+
+    The project's own ``conf/data/synthetic_churn.yaml`` replaces the built-in option of that
+    name (the project's conf/ comes first on Hydra's search path), so recomposing
+    (``bucle params``, ``dvc exp run``) keeps the table small.
+    """
+    builtin = (ROOT / "plugins" / "conf" / "data" / "synthetic_churn.yaml").read_text()
+    assert "n_rows: 5000" in builtin
+    option = project / "conf" / "data" / "synthetic_churn.yaml"
+    option.parent.mkdir(parents=True, exist_ok=True)
+    option.write_text(builtin.replace("n_rows: 5000", f"n_rows: {rows}"))
+    params = project / "params.yaml"
+    text = params.read_text()
+    assert "n_rows: 5000" in text, params
+    params.write_text(text.replace("n_rows: 5000", f"n_rows: {rows}"))
+
+
 @pytest.fixture
 def small_project(project: Path) -> Path:
     """The example project with a smaller table, so whole-pipeline tests stay quick."""
-    params = project / "params.yaml"
-    params.write_text(params.read_text().replace("n_rows: 5000", "n_rows: 1500"))
-    (project / "conf" / "data" / "synthetic_churn.yaml").write_text(
-        (project / "conf" / "data" / "synthetic_churn.yaml")
-        .read_text()
-        .replace("n_rows: 5000", "n_rows: 1500")
-    )
-    run_command(["git", "commit", "-q", "-am", "smaller table"], project)
+    shrink_table(project, 1500)
+    run_command(["git", "add", "-A"], project)
+    run_command(["git", "commit", "-q", "-m", "smaller table"], project)
     return project
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import copy_project, run_command
+from tests.conftest import copy_project, run_command, shrink_table
 
 STAGES = ("ingest", "validate", "featurize", "train", "evaluate", "register")
 UPSTREAM = ("ingest", "validate", "featurize")
@@ -36,15 +36,6 @@ class Baseline:
     env: dict[str, str]  # extra environment for every command (DVC's site cache in tmp)
     repro: subprocess.CompletedProcess[str]  # the first `dvc repro`
     commit: str  # HEAD when the first `dvc repro` ran
-
-
-def shrink(path: Path) -> None:
-    """Use a smaller table in conf/ and params.yaml, so recomposing keeps it small."""
-    for name in ("conf/data/synthetic_churn.yaml", "params.yaml"):
-        file = path / name
-        text = file.read_text()
-        assert "n_rows: 5000" in text, name
-        file.write_text(text.replace("n_rows: 5000", f"n_rows: {SMALL_ROWS}"))
 
 
 def ran(result: subprocess.CompletedProcess[str]) -> list[str]:
@@ -81,9 +72,10 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Baseline:
     root = tmp_path_factory.mktemp("dvc-pipeline")
     env = {"DVC_SITE_CACHE_DIR": str(root / "dvc-site-cache")}
     path = copy_project(root / "baseline")
-    shrink(path)
+    shrink_table(path, SMALL_ROWS)
     run_command(["bucle", "params", "--check"], path, env)
-    run_command(["git", "commit", "-q", "-am", "smaller table"], path, env)
+    run_command(["git", "add", "-A"], path, env)
+    run_command(["git", "commit", "-q", "-m", "smaller table"], path, env)
     commit = run_command(["git", "rev-parse", "HEAD"], path, env).stdout.strip()
     repro = run_command(["dvc", "repro"], path, env)
     run_command(["git", "add", "-A"], path, env)

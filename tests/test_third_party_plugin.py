@@ -1,8 +1,9 @@
 """The example third-party plugin (examples/jsonl_tracker) works through entry points alone.
 
-It is "installed" without pip: its module and a ``dist-info`` directory built from its own
-pyproject.toml go into a temp directory on ``PYTHONPATH``, which is all ``importlib.metadata``
-needs to find an entry point. Then a real ``bucle run`` selects it next to the built-in tracker.
+The example is installed for real, with pip, into a temp directory put on ``PYTHONPATH``: its
+entry points (the tracker and the config package) and its shipped ``conf/tracker/jsonl.yaml``
+are what a user's ``pip install`` gives. Then a real ``bucle run tracker=[local,jsonl]``
+selects it next to the built-in tracker, with no YAML copied into the project.
 """
 
 from __future__ import annotations
@@ -10,31 +11,38 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import shutil
 import sqlite3
+import sys
 import threading
-import tomllib
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from framework.config.compose import compose_config, group_options
+from framework.errors import ConfigError
+from tests.conftest import run_command
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "jsonl_tracker"
 MODULE = "bucle_jsonl_tracker"
 
 
+@pytest.fixture(scope="module")
+def jsonl_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example installed by pip (``--target``) from a copy, so no build files land in git."""
+    work = tmp_path_factory.mktemp("jsonl")
+    source = shutil.copytree(EXAMPLE, work / "source")
+    site = work / "site-packages"
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]
+    run_command([*pip, "--no-build-isolation", "--target", str(site), str(source)], work)
+    return site
+
+
 @pytest.fixture
-def jsonl_env(tmp_path: Path, install_distribution) -> dict[str, str]:
-    """The example laid out as an installed distribution, from its own pyproject.toml."""
-    project = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())["project"]
-    source = (EXAMPLE / f"{MODULE}.py").read_text()
-    return install_distribution(
-        tmp_path / "site-packages",
-        project["name"],
-        project["version"],
-        {MODULE: source},
-        project["entry-points"],
-    )
+def jsonl_env(jsonl_site: Path) -> dict[str, str]:
+    return {"PYTHONPATH": str(jsonl_site)}
 
 
 def read_events(path: Path) -> list[dict]:
@@ -68,10 +76,12 @@ def local_run(project: Path) -> dict:
 
 
 def test_jsonl_tracker_records_the_same_run_as_the_local_tracker(
-    small_project: Path, run, jsonl_env: dict[str, str], tmp_path: Path
+    small_project: Path, run, jsonl_env: dict[str, str]
 ) -> None:
-    runs_file = tmp_path / "tracking" / "nested" / "runs.jsonl"  # parents do not exist yet
-    result = run(["bucle", "run", f"+tracker.jsonl.path={runs_file}"], small_project, env=jsonl_env)
+    # The option comes from the installed package's conf/tracker/jsonl.yaml: nothing in conf/.
+    assert not (small_project / "conf" / "tracker").exists()
+    result = run(["bucle", "run", "tracker=[local,jsonl]"], small_project, env=jsonl_env)
+    runs_file = small_project / ".bucle" / "runs.jsonl"  # the shipped option's default
 
     local = local_run(small_project)
     assert local["status"] == "finished"
@@ -86,7 +96,7 @@ def test_jsonl_tracker_records_the_same_run_as_the_local_tracker(
     (params,) = [event["params"] for event in events if event["event"] == "log_params"]
     assert params["model._target_"] == "sklearn.linear_model.LogisticRegression"
     assert params["seed"] == 42
-    assert params["tracker.jsonl.path"] == str(runs_file)
+    assert params["tracker.jsonl.path"] == ".bucle/runs.jsonl"  # paths.state, relative
     assert params == local["params"]
 
     metrics: dict[str, float] = {}
@@ -104,7 +114,26 @@ def test_jsonl_tracker_records_the_same_run_as_the_local_tracker(
     end = events[-1]
     assert end["status"] == "finished"
     assert end["manifest"] == local["manifest"]
-    assert end["manifest"]["config"]["tracker"]["jsonl"] == {"path": str(runs_file)}
+    assert end["manifest"]["config"]["tracker"]["jsonl"] == {"path": ".bucle/runs.jsonl"}
+
+
+def test_the_plugins_config_composes_once_installed_and_a_project_file_replaces_it(
+    jsonl_site: Path, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ConfigError, match=r"tracker/jsonl") as raised:
+        compose_config(["tracker=[local,jsonl]"])  # not installed: one line, naming the option
+    assert "\n" not in str(raised.value)
+
+    monkeypatch.syspath_prepend(str(jsonl_site))
+    assert "jsonl" in group_options("tracker")
+    shipped = compose_config(["tracker=[local,jsonl]"])
+    assert shipped.tracker.jsonl.path == ".bucle/runs.jsonl"
+    assert shipped.tracker.local.path == ".bucle/tracking.db"
+
+    # The project's conf/ comes first on the search path: its file of the same name wins.
+    (project / "conf" / "tracker").mkdir()
+    (project / "conf" / "tracker" / "jsonl.yaml").write_text("jsonl:\n  path: mine.jsonl\n")
+    assert compose_config(["tracker=[local,jsonl]"]).tracker.jsonl.path == "mine.jsonl"
 
 
 def test_bucle_plugins_lists_the_jsonl_tracker_with_its_distribution(
@@ -113,7 +142,7 @@ def test_bucle_plugins_lists_the_jsonl_tracker_with_its_distribution(
     output = run(["bucle", "plugins"], tmp_path, env=jsonl_env).stdout
     (tracker_section,) = [s for s in output.split("\n\n") if s.startswith("tracker (")]
     rows = {line.split()[0]: line for line in tracker_section.splitlines()[2:]}
-    assert set(rows) == {"local", "jsonl"}, tracker_section
+    assert set(rows) == {"local", "mlflow", "jsonl"}, tracker_section
     assert re.fullmatch(r"\s*jsonl\s+bucle-jsonl-tracker 0\.1\.0\s+ok", rows["jsonl"]), rows
     assert re.fullmatch(r"\s*local\s+bucle 0\.1\.0\s+ok", rows["local"]), rows
 
@@ -125,7 +154,7 @@ def test_bucle_plugins_lists_the_jsonl_tracker_with_its_distribution(
 
 @pytest.fixture(scope="module")
 def jsonl_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(MODULE, EXAMPLE / f"{MODULE}.py")
+    spec = importlib.util.spec_from_file_location(MODULE, EXAMPLE / MODULE / "__init__.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -183,3 +212,21 @@ def test_concurrent_writers_never_interleave_inside_a_line(
     assert len(events) == 8 * 25
     assert all(event["params"] == params for event in events)
     assert sorted({event["run_id"] for event in events}) == [f"run-{n}" for n in range(8)]
+
+
+def test_a_plugin_cannot_take_the_place_of_bucles_own_options(
+    tmp_path: Path, install_distribution, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from framework.config.plugin_conf import config_packages
+
+    install_distribution(
+        tmp_path / "site",
+        "bucle-impostor",
+        "1.0",
+        {"impostor_conf": ""},
+        {"bucle.config": {"bucle": "impostor_conf", "aaa": "impostor_conf"}},
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    packages = config_packages()
+    assert packages[0] == ("bucle:bucle", "plugins.conf")  # first on the search path
+    assert ("bucle-impostor:bucle", "impostor_conf") in packages[1:]

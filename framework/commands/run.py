@@ -106,8 +106,9 @@ def reproduce_run(run_id: str, tolerance: float = 1e-9) -> int:
     """Re-run a tracked run from its stored config alone and say whether its metrics match."""
     from framework.commands.project import project_host, table
     from framework.commands.runs import tracked_run
+    from framework.secrets import restore_secrets
 
-    _, host = project_host("tracker")
+    project_cfg, host = project_host("tracker")
     original = tracked_run(host, run_id)
     config = original.manifest.get("config")
     if not config:
@@ -117,6 +118,7 @@ def reproduce_run(run_id: str, tolerance: float = 1e-9) -> int:
         )
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     work = Path("outputs", "reproduce", f"{original.run_id}-{stamp}").resolve()
+    config = restore_secrets(config, OmegaConf.to_container(project_cfg, resolve=True))
     cfg = validate_config(OmegaConf.create(relocate(config, work)), f"run {original.run_id}")
     context = run_pipeline(cfg, tags={"reproduces": original.run_id})
     fresh = host.hook.get_run(run_id=context.run_id)

@@ -45,6 +45,16 @@ def compose_config(overrides: Sequence[str] = (), conf_dir: Path | None = None) 
         raise ConfigError(f"cannot compose conf/: {describe_config_error(error)}") from error
 
 
+def group_options(group: str, conf_dir: Path | None = None) -> list[str]:
+    """Every option of a config group on the search path: the project's, Bucle's, plugins'."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    register_configs()
+    with initialize_config_dir(str(conf_dir or find_conf_dir()), version_base="1.3"):
+        return sorted(GlobalHydra.instance().config_loader().get_group_options(group))
+
+
 def render_params(cfg: DictConfig) -> str:
     """The text of ``params.yaml`` for a composed config: resolved YAML, as DVC writes it."""
     cfg = cfg.copy()

@@ -118,7 +118,7 @@ def load_class(role: Role, name: str) -> type:
             f"{role.name} plugin '{name}' ({entry_point.value}) is not a class; "
             "point the entry point at the plugin class"
         )
-    _check_hook_names(role, name, plugin_class)
+    check_hook_names(role, name, plugin_class)
     return plugin_class
 
 
@@ -176,7 +176,7 @@ def build_plugin(role: Role, name: str, options: Mapping[str, Any]) -> object:
     return plugin
 
 
-def _check_hook_names(role: Role, name: str, plugin: type) -> None:
+def check_hook_names(role: Role, name: str, plugin: type) -> None:
     """A method marked ``@hookimpl`` must match a spec; a "one" role must answer its hooks."""
     implemented = set()
     for attribute in dir(plugin):

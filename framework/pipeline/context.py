@@ -58,5 +58,11 @@ class RunContext:
     def config_dict(self) -> dict[str, Any]:
         return OmegaConf.to_container(self.cfg, resolve=True)  # type: ignore[return-value]
 
+    def recorded_config(self) -> dict[str, Any]:
+        """The resolved config as trackers, manifests and lineage keep it: secrets hidden."""
+        from framework.secrets import redacted
+
+        return redacted(self.config_dict())
+
     def path(self, name: str) -> Path:
         return getattr(self.layout, name)

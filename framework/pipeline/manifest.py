@@ -103,7 +103,7 @@ def build_manifest(
     context: RunContext, status: str, error: BaseException | None = None
 ) -> dict[str, Any]:
     """The manifest trackers store with the run."""
-    config = context.config_dict()
+    config = context.recorded_config()
     return {
         "run_id": context.run_id,
         "project": context.project,

@@ -37,7 +37,7 @@ def start(context: RunContext) -> None:
     context.tracking_started = True
     run = RunInfo(context.run_id, context.project, context.started_at, dict(context.tags))
     context.host.hook.start_run(run=run)
-    context.host.hook.log_params(run_id=context.run_id, params=flatten(context.config_dict()))
+    context.host.hook.log_params(run_id=context.run_id, params=flatten(context.recorded_config()))
 
 
 def log_metrics(context: RunContext, metrics: dict[str, float]) -> None:

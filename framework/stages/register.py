@@ -94,7 +94,7 @@ def card_facts(
     from framework.modeling.artifact import load_model
 
     cfg, layout = context.cfg, context.layout
-    data = context.config_dict()["data"]
+    data = context.recorded_config()["data"]
     business = cfg.evaluate.business
     economics = None
     if is_configured(business):
@@ -183,7 +183,7 @@ def run(context: RunContext) -> dict[str, Path]:
         "artifact_uri": uri,
         "git_commit": git["commit"],
         "git_dirty": git["dirty"],
-        "config_sha256": config_hash(context.config_dict()),
+        "config_sha256": config_hash(context.recorded_config()),
         "data_sha256": train_sha,
         "model_target": context.cfg.model.get("_target_"),
         "profile_sha256": profile_sha,

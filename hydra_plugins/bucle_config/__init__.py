@@ -1,12 +1,32 @@
-"""Registers Bucle's config schemas whenever Hydra scans its plugins.
+"""Bucle's hooks into Hydra: config schemas and the config that installed plugins ship.
 
 Hydra imports every module under the ``hydra_plugins`` namespace package at start-up, in any
-process, including the one DVC runs for ``dvc exp run -S ...``. Registering the schemas here
-makes ``conf/config.yaml``'s ``bucle_schema`` default resolvable there too, so a wrong override
-fails at composition with the schema's type error. Hydra may import this more than once; the
-registration is idempotent and light.
+process, including the one DVC runs for ``dvc exp run -S ...``. Two things happen here, so that
+``bucle run``, ``bucle params`` and DVC compose exactly the same config:
+
+- The schemas are registered, which makes ``conf/config.yaml``'s ``bucle_schema`` default
+  resolvable and a wrong override fail at composition with the schema's type error.
+- :class:`PluginConfigSearchPath` appends the config packages that installed distributions
+  declare in the ``bucle.config`` entry-point group, so ``pip install bucle-foo`` makes
+  ``tracker=foo`` composable with no YAML copied into the project.
+
+Hydra may import this more than once; both are idempotent and light: the search path is built
+from entry-point metadata, and Hydra imports a plugin's config package (so its parent package)
+only when it looks for options there.
 """
 
+from hydra.core.config_search_path import ConfigSearchPath
+from hydra.plugins.search_path_plugin import SearchPathPlugin
+
+from framework.config.plugin_conf import config_packages
 from framework.config.schema import register_configs
 
 register_configs()
+
+
+class PluginConfigSearchPath(SearchPathPlugin):
+    """Appends ``pkg://<module>`` for every ``bucle.config`` entry point, Bucle's own first."""
+
+    def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
+        for provider, module in config_packages():
+            search_path.append(provider=provider, path=f"pkg://{module}")

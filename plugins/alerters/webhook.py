@@ -22,19 +22,9 @@ from typing import Any
 
 from framework import hookimpl
 from framework.errors import ConfigError
+from framework.urls import masked
 
 logger = logging.getLogger("bucle.alert")
-
-
-def masked(url: str) -> str:
-    """``url`` without its password, for messages."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 class WebhookAlerter:

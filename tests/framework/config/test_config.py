@@ -9,6 +9,7 @@ from omegaconf import OmegaConf
 
 from framework.config.compose import (
     compose_config,
+    group_options,
     load_params,
     render_params,
     validate_config,
@@ -22,7 +23,7 @@ CONF = ROOT / "conf"
 
 
 def options(group: str) -> list[str]:
-    return sorted(path.stem for path in (CONF / group).glob("*.yaml"))
+    return group_options(group, CONF)
 
 
 def test_params_yaml_equals_the_composition_of_conf() -> None:

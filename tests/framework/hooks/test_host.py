@@ -200,7 +200,7 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
         ),
         pytest.param(
             ["store.name=locl"],
-            ["unknown store plugin 'locl'", "installed: local", "did you mean 'local'?"],
+            ["unknown store plugin 'locl'", "installed: fsspec, local", "did you mean 'local'?"],
             id="unknown-store-name",
         ),
         pytest.param(
@@ -316,7 +316,7 @@ def test_unknown_plugin_lists_third_party_plugins_too(
     line = one_line_error(
         run(["bucle", "run", "+tracker.neddy={}"], project, env=fake_env, check=False)
     )
-    assert "installed: broken, local, needy, notaclass, typo, wrongargs" in line
+    assert "installed: broken, local, mlflow, needy, notaclass, typo, wrongargs" in line
     assert "did you mean 'needy'?" in line
 
 

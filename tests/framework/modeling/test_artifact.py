@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from framework.config.compose import compose_config, validate_config
+from framework.config.compose import compose_config, group_options, validate_config
 from framework.errors import ArtifactError
 from framework.modeling.artifact import ModelBundle, load_model, save_model
 from framework.modeling.estimator import build_estimator, build_pipeline
@@ -15,7 +15,7 @@ from framework.modeling.schema import infer_schema, prepare_inputs
 from plugins.sources.synthetic_churn import SyntheticChurnSource
 
 ROOT = Path(__file__).resolve().parents[3]
-MODELS = sorted(path.stem for path in (ROOT / "conf" / "model").glob("*.yaml"))
+MODELS = group_options("model", ROOT / "conf")
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BIN, copy_project, run_command
+from tests.conftest import BIN, copy_project, run_command, shrink_table
 
 
 @dataclass
@@ -37,9 +37,7 @@ class Trained:
 def small_copy(target: Path) -> Path:
     """A copy of the example project with a 1500-row table, as ``small_project`` makes one."""
     path = copy_project(target)
-    for name in ("params.yaml", "conf/data/synthetic_churn.yaml"):
-        file = path / name
-        file.write_text(file.read_text().replace("n_rows: 5000", "n_rows: 1500"))
+    shrink_table(path, 1500)
     return path
 
 

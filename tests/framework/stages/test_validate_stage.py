@@ -85,6 +85,7 @@ def planted_table() -> pd.DataFrame:
 def planted(project: Path, run) -> Path:
     """The example project with the planted table as data option ``planted``, ingested."""
     planted_table().to_csv(project / "planted.csv", index=False)
+    (project / "conf" / "data").mkdir(exist_ok=True)
     (project / "conf" / "data" / "planted.yaml").write_text(PLANTED_OPTION)
     run(["bucle", "params", "data=planted"], project)
     run(["bucle", "stage", "ingest"], project)

@@ -14,8 +14,10 @@ import pytest
 
 from framework.errors import ConfigError
 from framework.httpclient import free_port
+from framework.testing import AlerterContract, RemoteAlerterContract
+from framework.urls import masked
 from plugins.alerters.log import LogAlerter
-from plugins.alerters.webhook import WebhookAlerter, masked
+from plugins.alerters.webhook import WebhookAlerter
 
 SUMMARY = {
     "model": "churn",
@@ -146,3 +148,19 @@ def test_log_alerter_writes_the_report_and_each_finding(caplog: pytest.LogCaptur
     assert len(lines) == 2  # quality was ok: not an alert line
     with pytest.raises(ConfigError, match=r"alert\.log\.level='loud'"):
         LogAlerter(level="loud")
+
+
+class TestLogAlerterContract(AlerterContract):
+    @pytest.fixture
+    def plugin(self) -> LogAlerter:
+        return LogAlerter(level="info")
+
+
+class TestWebhookAlerterContract(RemoteAlerterContract):
+    @pytest.fixture
+    def plugin(self, endpoint: Endpoint) -> WebhookAlerter:
+        return WebhookAlerter(url=endpoint.url)
+
+    @pytest.fixture
+    def unreachable(self) -> WebhookAlerter:
+        return WebhookAlerter(url=f"http://127.0.0.1:{free_port()}/hook", backoff_seconds=0.01)

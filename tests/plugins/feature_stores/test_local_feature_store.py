@@ -11,6 +11,7 @@ import pytest
 
 from framework.errors import DataError
 from framework.hooks.host import build_host
+from framework.testing import FeatureStoreContract
 from plugins.feature_stores.local import LocalFeatureStore
 
 
@@ -395,3 +396,11 @@ def test_the_entry_point_builds_the_store_from_features_store_config(tmp_path: P
     assert list(host.active("feature_store")) == ["local"]
     assert host.hook.get_online_features(entity_ids=["a"], features=None)["spend"].tolist() == [1.0]
     assert build_host({"features": {"store": None}}, ["feature_store"]).plugins == {}
+
+
+class TestLocalFeatureStoreContract(FeatureStoreContract):
+    @pytest.fixture
+    def plugin(self, tmp_path: Path) -> LocalFeatureStore:
+        return LocalFeatureStore(
+            offline=str(tmp_path / "offline"), online=str(tmp_path / "online.db")
+        )

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from framework.errors import BucleError
+from framework.testing import RegistryContract
 from plugins.registries.local import LocalRegistry
 
 
@@ -44,3 +45,9 @@ def test_an_alias_to_a_missing_version_is_refused(tmp_path: Path) -> None:
     registry = LocalRegistry(path=str(tmp_path / "registry.db"))
     with pytest.raises(BucleError, match="no version 7"):
         registry.set_model_alias(name="churn", alias="candidate", version=7)
+
+
+class TestLocalRegistryContract(RegistryContract):
+    @pytest.fixture
+    def plugin(self, tmp_path: Path) -> LocalRegistry:
+        return LocalRegistry(path=str(tmp_path / "registry.db"))

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from framework.errors import ConfigError, DataError
+from framework.testing import SourceContract
 from plugins.sources.file import FileSource
 from plugins.sources.sklearn import SklearnSource
 from plugins.sources.synthetic_churn import SyntheticChurnSource
@@ -397,3 +398,35 @@ def test_importing_the_source_modules_imports_nothing_heavy() -> None:
     )
     root = Path(__file__).resolve().parents[3]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+class TestSyntheticChurnSourceContract(SourceContract):
+    @pytest.fixture
+    def plugin(self) -> SyntheticChurnSource:
+        return SyntheticChurnSource(n_rows=300)
+
+    @pytest.fixture
+    def target(self) -> str:
+        return "churned"
+
+
+class TestFileSourceContract(SourceContract):
+    @pytest.fixture
+    def plugin(self, tmp_path: Path) -> FileSource:
+        path = tmp_path / "table.csv"
+        pd.DataFrame({"x": [1.0, 2.5, 3.0], "label": ["a", "b", "a"]}).to_csv(path, index=False)
+        return FileSource(path=str(path))
+
+    @pytest.fixture
+    def target(self) -> str:
+        return "label"
+
+
+class TestSklearnSourceContract(SourceContract):
+    @pytest.fixture
+    def plugin(self) -> SklearnSource:
+        return SklearnSource(dataset="wine")
+
+    @pytest.fixture
+    def target(self) -> str:
+        return "target"

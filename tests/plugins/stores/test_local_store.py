@@ -8,6 +8,7 @@ import pytest
 
 from framework.errors import ArtifactError
 from framework.files import sha256_file
+from framework.testing import StoreContract
 from plugins.stores.local import LocalStore
 
 
@@ -42,3 +43,9 @@ def test_a_missing_artifact_and_a_bad_digest_are_clear(tmp_path: Path) -> None:
         store.get_artifact(sha256="0" * 64)
     with pytest.raises(ArtifactError, match="not a sha256"):
         store.get_artifact(sha256="../../etc/passwd")
+
+
+class TestLocalStoreContract(StoreContract):
+    @pytest.fixture
+    def plugin(self, tmp_path: Path) -> LocalStore:
+        return LocalStore(root=str(tmp_path / "artifacts"))

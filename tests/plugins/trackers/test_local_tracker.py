@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from framework.records import RunInfo
+from framework.testing import TrackerContract
 from plugins.trackers.local import LocalTracker
 
 
@@ -40,3 +43,9 @@ def test_an_unused_tracker_reads_as_empty(tmp_path: Path) -> None:
     tracker = LocalTracker(path=str(tmp_path / "never.db"))
     assert tracker.list_runs(project=None, limit=5) == []
     assert not (tmp_path / "never.db").exists()
+
+
+class TestLocalTrackerContract(TrackerContract):
+    @pytest.fixture
+    def plugin(self, tmp_path: Path) -> LocalTracker:
+        return LocalTracker(path=str(tmp_path / "state" / "tracking.db"))

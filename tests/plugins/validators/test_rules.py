@@ -12,6 +12,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from framework.errors import ConfigError
+from framework.testing import ValidatorContract
 from plugins.validators.rules import RulesValidator
 
 
@@ -633,3 +634,33 @@ def test_the_new_rules_on_a_million_rows_validate_in_seconds() -> None:
     expected = int((frame["last_active_at"] < frame["signup_date"]).sum())
     assert len(results["consistency:after"].failed_rows) == expected
     assert len(results["region:canonical"].failed_rows) == int((frame["region"] == "North ").sum())
+
+
+class TestRulesValidatorContract(ValidatorContract):
+    @pytest.fixture
+    def plugin(self) -> RulesValidator:
+        return RulesValidator(
+            columns={
+                "age": {"type": "int", "min": 18, "max": 120},
+                "plan": {"allowed": ["basic", "premium"], "not_null": True},
+                "churned": {"allowed": [0, 1]},
+            },
+            consistency={"spend_needs_orders": "where(n_orders == 0, spend == 0, 1)"},
+        )
+
+    @pytest.fixture
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "age": [25, 17, 40, 130, 33],
+                "plan": ["basic", "premium", None, "basic", "gold"],
+                "n_orders": [1, 0, 2, 0, 3],
+                "spend": [10.0, 5.0, 20.0, 0.0, 9.0],
+                "churned": [0, 1, 0, 1, 0],
+            },
+            index=[10, 11, 12, 13, 14],  # positions, not labels, name the failed rows
+        )
+
+    @pytest.fixture
+    def target(self) -> str:
+        return "churned"

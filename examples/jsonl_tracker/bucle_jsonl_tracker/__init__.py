@@ -2,7 +2,8 @@
 
 An example of a third-party plugin: it lives outside Bucle, declares the entry point ``jsonl`` in
 the ``bucle.trackers`` group, and is selected by config (``+tracker.jsonl.path=runs.jsonl``) next
-to any other tracker. Each event is one line, written with a single ``O_APPEND`` write and
+to any other tracker (`tracker=[local,jsonl]`, from the config option this package ships in
+``conf/tracker/jsonl.yaml``). Each event is one line, written with a single ``O_APPEND`` write and
 fsynced, so concurrent runs never interleave inside a line and a killed process loses at most
 the event it was writing.
 """
