@@ -77,3 +77,22 @@ def read_json(path: Path, fix: str) -> Any:
         return json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise BucleError(f"cannot read {path}: {error}; {fix}") from None
+
+
+@contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (created if absent) for the block.
+
+    For read-then-write sequences that concurrent processes on one machine must not interleave
+    (parallel sweep jobs registering models); released when the block ends or the process dies.
+    """
+    import fcntl
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

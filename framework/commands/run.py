@@ -8,6 +8,7 @@ version_base 1.3 the working directory stays put; stage outputs go to Hydra's ru
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from datetime import UTC, datetime
@@ -47,8 +48,12 @@ def relocate(config: dict[str, Any], work: Path) -> dict[str, Any]:
     return {**config, "paths": paths}
 
 
-def _job(cfg: DictConfig) -> dict[str, float]:
+def _job(cfg: DictConfig) -> float | None:
+    """One pipeline run; returns the objective's value, which an optimising sweeper reads."""
     from hydra.core.hydra_config import HydraConfig
+
+    from framework.files import write_text
+    from framework.sweeps import RESULT_FILE, check_direction, objective_value
 
     hydra_cfg = HydraConfig.get()
     work = Path(hydra_cfg.runtime.output_dir)
@@ -56,14 +61,26 @@ def _job(cfg: DictConfig) -> dict[str, float]:
     plain = validate_config(OmegaConf.create(resolved), "config")
     config = relocate(OmegaConf.to_container(plain, resolve=True), work)
     tags = {"launcher": "bucle run", "hydra_output_dir": str(work)}
-    if hydra_cfg.mode is not None and hydra_cfg.mode.name == "MULTIRUN":
+    multirun = hydra_cfg.mode is not None and hydra_cfg.mode.name == "MULTIRUN"
+    if multirun:
         tags["sweep_job"] = str(hydra_cfg.job.num)
+    objective = plain.objective
     try:
+        check_direction(objective.direction)
         context = run_pipeline(validate_config(config, "config"), tags=tags)
+        metrics = _read_json(context.layout.metrics)
+        value = objective_value(metrics, objective.metric, required=multirun)
     except BucleError as error:
         print(f"bucle: error: {error}", file=sys.stderr)
         raise SystemExit(error.exit_code) from None
-    metrics = _read_json(context.layout.metrics)
+    result = {
+        "run_id": context.run_id,
+        "metric": objective.metric,
+        "value": value,
+        "overrides": list(hydra_cfg.overrides.task),
+        "metrics": metrics,
+    }
+    write_text(work / RESULT_FILE, json.dumps(result, indent=2, sort_keys=True) + "\n")
     registration = _read_json(context.layout.registration)
     shown = " ".join(f"{k}={metrics[k]:.4f}" for k in ("roc_auc", "f1", "accuracy") if k in metrics)
     registered = ""
@@ -72,12 +89,10 @@ def _job(cfg: DictConfig) -> dict[str, float]:
         registered = f"; {registration['model']} v{registration['version']} ({alias})"
     print(f"run {context.run_id} finished: {shown}{registered}", file=sys.stderr)
     print(f"outputs in {work}", file=sys.stderr)
-    return metrics
+    return value
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    import json
-
     return json.loads(path.read_text()) if path.is_file() else {}
 
 

@@ -137,6 +137,14 @@ class RetrainData:
 
 
 @dataclass
+class ObjectiveConfig:
+    """What a sweep optimises: the metric each ``bucle run -m`` job returns to the sweeper."""
+
+    metric: str = "roc_auc"
+    direction: str = "maximize"  # maximize | minimize; Optuna's direction interpolates this
+
+
+@dataclass
 class RetrainConfig:
     """The retraining policy: triggers, data, and the gate against the production model."""
 
@@ -204,6 +212,7 @@ class BucleConfig:
     monitor: dict[str, Any] = field(default_factory=dict)
     alert: dict[str, Any] = field(default_factory=dict)
     retrain: RetrainConfig = field(default_factory=RetrainConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     hooks: dict[str, Any] = field(default_factory=dict)
 
 

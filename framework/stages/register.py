@@ -24,7 +24,7 @@ from framework.errors import ArtifactError, ConfigError
 from framework.evaluation.business import CELLS, is_configured
 from framework.evaluation.model_card import CardFacts, render_model_card
 from framework.evaluation.slices import check_slice_config, worst_key
-from framework.files import sha256_file, sha256_text, write_json, write_text
+from framework.files import exclusive_lock, sha256_file, sha256_text, write_json, write_text
 from framework.pipeline import tracking
 from framework.pipeline.context import RunContext
 from framework.pipeline.manifest import config_hash, git_state
@@ -201,15 +201,22 @@ def run(context: RunContext) -> dict[str, Path]:
         )
         return render_model_card(facts)
 
-    versions = context.host.hook.list_model_versions(name=context.project) or []
-    already = next((v for v in versions if v.sha256 == sha256), None)
-    if already is None:
-        number = max((v.version for v in versions), default=0) + 1
-        text = card(number, [CANDIDATE] if promoted else [], lineage, context.run_id)
-        lineage["model_card_sha256"] = store_card(context, text)
-    version = context.host.hook.register_model(
-        name=context.project, sha256=sha256, run_id=context.run_id, lineage=lineage, metrics=numeric
-    )
+    # The card names the version number before the registry assigns it: parallel sweep jobs on
+    # this machine take turns between reading the numbers and registering.
+    with exclusive_lock(Path(context.cfg.paths.state) / "register.lock"):
+        versions = context.host.hook.list_model_versions(name=context.project) or []
+        already = next((v for v in versions if v.sha256 == sha256), None)
+        if already is None:
+            number = max((v.version for v in versions), default=0) + 1
+            text = card(number, [CANDIDATE] if promoted else [], lineage, context.run_id)
+            lineage["model_card_sha256"] = store_card(context, text)
+        version = context.host.hook.register_model(
+            name=context.project,
+            sha256=sha256,
+            run_id=context.run_id,
+            lineage=lineage,
+            metrics=numeric,
+        )
     if already is None and version.version != number:
         print(
             f"bucle: warning: the registry numbered {context.project} version {version.version}, "

@@ -131,8 +131,20 @@ def test_sklearn_source_runs_end_to_end(small_project: Path, run) -> None:
 
 
 @pytest.mark.slow
-def test_a_sweep_tracks_every_job(small_project: Path, run) -> None:
-    run(["bucle", "run", "-m", "model=logreg,random_forest", "seed=1,2"], small_project)
+def test_a_grid_sweep_in_parallel_jobs_tracks_every_job_and_records_the_best(
+    small_project: Path, run
+) -> None:
+    # sweep=parallel: the basic sweeper's grid, two jobs at a time with the joblib launcher.
+    result = run(
+        [
+            "bucle",
+            "run",
+            "sweep=parallel",
+            "hydra.sweeper.params.model='logreg,random_forest'",  # seeds 1,2 from the option
+        ],
+        small_project,
+    )
+    assert "Joblib.Parallel(n_jobs=2" in result.stdout  # Hydra's launcher log line
     tracked = runs_in(small_project)
     assert len(tracked) == 4
     assert {row["status"] for row in tracked} == {"finished"}
@@ -149,3 +161,18 @@ def test_a_sweep_tracks_every_job(small_project: Path, run) -> None:
         ("RandomForestClassifier", 1),
         ("RandomForestClassifier", 2),
     }
+    # Concurrent jobs registered distinct versions, each card naming its own number.
+    with sqlite3.connect(small_project / ".bucle" / "registry.db") as db:
+        numbers = [row[0] for row in db.execute("SELECT version FROM versions ORDER BY version")]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 2
+    for number in numbers:
+        card = run(["bucle", "models", "card", str(number)], small_project).stdout
+        assert card.startswith(f"# Model card: churn version {number}\n"), card[:100]
+    # best_run.json names the job with the highest objective, as the tracker recorded it.
+    with sqlite3.connect(small_project / ".bucle" / "tracking.db") as db:
+        auc = dict(db.execute("SELECT run_id, value FROM metrics WHERE key = 'roc_auc'"))
+    sweeps = small_project / "outputs" / "sweeps"
+    best = json.loads(next(sweeps.rglob("best_run.json")).read_text())
+    assert best["jobs"] == 4 and best["metric"] == "roc_auc" and best["direction"] == "maximize"
+    assert best["best"]["run_id"] == max(auc, key=auc.get)
+    assert best["best"]["value"] == pytest.approx(max(auc.values()))
