@@ -32,6 +32,8 @@ EPILOG = """examples:
   bucle retrain --if-needed                    retrain when a trigger fires, gate, release
   bucle features list | materialize | get ENTITY_ID...
   bucle plugins                                installed plugins per role
+  bucle init my_project                        a new project: conf/, dvc.yaml, git and DVC
+  bucle init --plugin tracker my_tracker       a plugin package whose role contract passes
 """
 
 
@@ -62,6 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     params.add_argument("--output", default="params.yaml", help="file to write")
 
     commands.add_parser("plugins", help="list installed plugins per role and whether they import")
+
+    init = commands.add_parser("init", help="scaffold a new project (or plugin package)")
+    init.add_argument("name", help="the project's (or plugin's) name: lower case, digits, _")
+    init.add_argument(
+        "--plugin",
+        metavar="ROLE",
+        help="scaffold a plugin package of this role instead: source, validator, tracker, "
+        "store, registry, monitor or alerter",
+    )
 
     runs = commands.add_parser("runs", help="tracked runs").add_subparsers(
         dest="action", metavar="ACTION", required=True
@@ -202,6 +213,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from framework.commands.plugins import list_plugins
 
         return list_plugins()
+    if args.command == "init":
+        from framework.commands.init import init_command
+
+        return init_command(args.name, args.plugin)
     if args.command == "runs":
         from framework.commands import runs
 

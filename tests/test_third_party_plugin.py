@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import shutil
 import sqlite3
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -134,6 +136,22 @@ def test_the_plugins_config_composes_once_installed_and_a_project_file_replaces_
     (project / "conf" / "tracker").mkdir()
     (project / "conf" / "tracker" / "jsonl.yaml").write_text("jsonl:\n  path: mine.jsonl\n")
     assert compose_config(["tracker=[local,jsonl]"]).tracker.jsonl.path == "mine.jsonl"
+
+
+def test_the_installed_example_passes_its_own_tracker_contract(
+    jsonl_site: Path, tmp_path: Path
+) -> None:
+    env = {**os.environ, "PYTHONPATH": str(jsonl_site)}
+    tests = EXAMPLE / "tests"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"\b4 passed\b", result.stdout), result.stdout
 
 
 def test_bucle_plugins_lists_the_jsonl_tracker_with_its_distribution(

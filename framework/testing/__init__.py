@@ -20,7 +20,9 @@ built-in plugins and the example plugin in ``examples/`` run these same suites.
 """
 
 from framework.testing.alerter import AlerterContract, RemoteAlerterContract
+from framework.testing.deployer import DeployerContract
 from framework.testing.feature_store import FeatureStoreContract
+from framework.testing.monitor import MonitorContract, synthetic_window
 from framework.testing.registry import RegistryContract
 from framework.testing.source import SourceContract
 from framework.testing.store import StoreContract
@@ -29,11 +31,14 @@ from framework.testing.validator import ValidatorContract
 
 __all__ = [
     "AlerterContract",
+    "DeployerContract",
     "FeatureStoreContract",
+    "MonitorContract",
     "RegistryContract",
     "RemoteAlerterContract",
     "SourceContract",
     "StoreContract",
     "TrackerContract",
     "ValidatorContract",
+    "synthetic_window",
 ]

@@ -19,6 +19,8 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from framework.testing import DeployerContract
+from plugins.deployers.local import LocalDeployer
 from tests.conftest import run_command
 from tests.framework.serving.conftest import free_port, records_of, small_copy
 
@@ -163,3 +165,9 @@ def test_deploy_refuses_a_port_in_use(project: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+class TestLocalDeployerContract(DeployerContract):
+    @pytest.fixture
+    def plugin(self, tmp_path: Path) -> LocalDeployer:
+        return LocalDeployer(state=str(tmp_path / "deploy"))

@@ -15,24 +15,10 @@ import pytest
 from framework.errors import ConfigError
 from framework.httpclient import free_port
 from framework.testing import AlerterContract, RemoteAlerterContract
+from framework.testing.alerter import SUMMARY
 from framework.urls import masked
 from plugins.alerters.log import LogAlerter
 from plugins.alerters.webhook import WebhookAlerter
-
-SUMMARY = {
-    "model": "churn",
-    "version": 3,
-    "status": "drift",
-    "rows": 1200,
-    "start": "2026-11-30T08:00:00+00:00",
-    "end": "2026-11-30T09:00:00+00:00",
-    "monitors": [
-        {"monitor": "drift", "status": "drift", "summary": "7 of 13 columns drifted"},
-        {"monitor": "quality", "status": "ok", "summary": "26 checks passed"},
-    ],
-    "json": "/tmp/report.json",
-    "html": "/tmp/report.html",
-}
 
 
 class Endpoint:

@@ -28,6 +28,7 @@ import yaml
 
 from framework.errors import ConfigError
 from framework.files import sha256_file
+from framework.testing import DeployerContract
 from plugins.deployers.docker import DockerDeployer, image_tag, split_image
 from plugins.deployers.docker_context import pinned_requirements, rebase
 from plugins.registries.local import LocalRegistry
@@ -537,3 +538,9 @@ def test_the_config_option_builds_the_plugin() -> None:
     assert isinstance(deployer, DockerDeployer)
     assert deployer.state == Path(".bucle/docker") and deployer.image == "bucle-churn"
     assert (deployer.base_image, deployer.port, deployer.run) == ("python:3.11-slim", 8000, False)
+
+
+class TestDockerDeployerContract(DeployerContract):
+    @pytest.fixture
+    def plugin(self, tmp_path: Path) -> DockerDeployer:
+        return DockerDeployer(state=str(tmp_path / "docker"))

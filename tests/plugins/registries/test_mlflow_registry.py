@@ -11,6 +11,7 @@ from mlflow import MlflowClient
 
 from framework.testing import RegistryContract
 from plugins.registries.mlflow import MlflowRegistry
+from tests.framework.serving.conftest import Server
 
 
 class TestMlflowRegistryContract(RegistryContract):
@@ -61,3 +62,12 @@ def test_a_run_tracked_and_registered_in_mlflow_is_served_from_it(small_project:
     assert mlflow_run.data.tags["bucle.sha256.model"] == champion.tags["bucle.sha256"]
     assert "roc_auc" in mlflow_run.data.metrics
     assert not (small_project / "mlruns").exists()  # nothing written outside .bucle/
+
+    # `bucle serve` answers with the version MLflow's `production` alias points at.
+    server = Server(small_project).start()
+    try:
+        server.wait_ready()
+        served = server.get("/model").json
+        assert served["version"] == 1 and served["sha256"] == champion.tags["bucle.sha256"]
+    finally:
+        server.stop()
