@@ -82,7 +82,8 @@ def _job(cfg: DictConfig) -> float | None:
     }
     write_text(work / RESULT_FILE, json.dumps(result, indent=2, sort_keys=True) + "\n")
     registration = _read_json(context.layout.registration)
-    shown = " ".join(f"{k}={metrics[k]:.4f}" for k in ("roc_auc", "f1", "accuracy") if k in metrics)
+    headline = ("roc_auc", "f1", "accuracy", "rmse", "mae", "r2")
+    shown = " ".join(f"{k}={metrics[k]:.4f}" for k in headline if k in metrics)
     registered = ""
     if registration:
         alias = registration["promoted_to"] or "gate failed, no alias"

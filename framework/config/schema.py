@@ -65,7 +65,8 @@ class FeaturesConfig:
 
 @dataclass
 class BusinessConfig:
-    """Money: the value of each confusion-matrix cell per example, scaled to a population."""
+    """Money: for classification the value of each confusion-matrix cell per example, for
+    regression the value per unit predicted over or under the actual; scaled to a population."""
 
     currency: str = "USD"
     period: str = "month"
@@ -76,6 +77,8 @@ class BusinessConfig:
     tn: float = 0.0
     matrix: dict[str, dict[str, float]] = field(default_factory=dict)
     optimize_threshold: bool = False
+    over: float = 0.0  # regression: value per unit predicted above the actual (stock left over)
+    under: float = 0.0  # regression: value per unit predicted below the actual (sales lost)
 
 
 @dataclass
@@ -94,7 +97,7 @@ class EvaluateConfig:
     positive_label: Any = None
     gate: dict[str, float] = field(default_factory=dict)
     slices: list[str] = field(default_factory=list)
-    slice_metric: str = "recall"
+    slice_metric: Any = None  # null: recall for classification, mae for regression
     min_slice_size: int = 30
     slice_gate: dict[str, float] = field(default_factory=dict)
     business: BusinessConfig = field(default_factory=BusinessConfig)
@@ -196,6 +199,7 @@ class BucleConfig:
 
     project: str = "churn"
     seed: int = 42
+    task: str = "auto"  # auto | classification | regression (auto: read off the target)
     paths: PathsConfig = field(default_factory=PathsConfig)
     data: dict[str, Any] = MISSING
     validate: dict[str, Any] = field(default_factory=dict)
@@ -216,12 +220,56 @@ class BucleConfig:
     hooks: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class AutoModelSchema:
+    """``model=auto``: logistic regression for classification, ridge for regression."""
+
+    _target_: str = "auto"
+    random_state: int = 0
+
+
+@dataclass
+class RidgeSchema:
+    _target_: str = "sklearn.linear_model.Ridge"
+    alpha: float = 1.0
+    random_state: int = 0  # used by the sag/saga solvers only
+
+
+@dataclass
+class RandomForestRegressorSchema:
+    _target_: str = "sklearn.ensemble.RandomForestRegressor"
+    n_estimators: int = 200
+    max_depth: Any = None
+    min_samples_leaf: int = 1
+    max_features: Any = 1.0
+    n_jobs: int = 1
+    random_state: int = 0
+
+
+@dataclass
+class HistGradientBoostingRegressorSchema:
+    _target_: str = "sklearn.ensemble.HistGradientBoostingRegressor"
+    loss: str = "squared_error"
+    learning_rate: float = 0.1
+    max_iter: int = 200
+    max_leaf_nodes: int = 31
+    max_depth: Any = None
+    l2_regularization: float = 0.0
+    early_stopping: bool = False
+    quantile: Any = None  # with loss=quantile: the quantile to predict (see docs/regression.md)
+    random_state: int = 0
+
+
 #: Schemas of the ``model`` group's options, stored as ``schemas/model/<option>`` so that
 #: ``conf/model/<option>.yaml`` lists ``/schemas/model@_here_: <option>`` in its defaults.
 MODEL_SCHEMAS = {
     "logreg": LogregSchema,
     "random_forest": RandomForestSchema,
     "hist_gradient_boosting": HistGradientBoostingSchema,
+    "auto": AutoModelSchema,
+    "ridge": RidgeSchema,
+    "random_forest_regressor": RandomForestRegressorSchema,
+    "hist_gradient_boosting_regressor": HistGradientBoostingRegressorSchema,
 }
 
 

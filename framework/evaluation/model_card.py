@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from framework.evaluation.metrics import METRIC_NAMES
+from framework.evaluation.regression import REGRESSION_METRICS
 from framework.evaluation.slices import describe
 
 #: What a card says where the config left a descriptive field empty.
 _MISSING_TEXT = "_not stated: set evaluate.model_card.{key}_"
+
+#: Every model metric a card can show: the classification ones, then the regression ones.
+CARD_METRICS = (*METRIC_NAMES, *REGRESSION_METRICS)
 
 
 @dataclass
@@ -156,7 +160,7 @@ def _features(schema: dict[str, Any]) -> str:
 
 
 def _metrics(metrics: dict[str, Any]) -> str:
-    rows = [[name, _number(metrics[name])] for name in METRIC_NAMES if name in metrics]
+    rows = [[name, _number(metrics[name])] for name in CARD_METRICS if name in metrics]
     if "decision_threshold" in metrics:
         rows.append(["decision threshold", _number(metrics["decision_threshold"])])
     rows.append(["test rows", _count(metrics.get("n_test"))])
@@ -176,14 +180,15 @@ def _slices(report: dict[str, Any] | None) -> str:
         f"{report.get('min_slice_size')} rows): **{describe(report.get('worst'), metric)}**.",
     ]
     for column, slices in report["columns"].items():
+        names = [n for n in CARD_METRICS if any(n in entry for entry in slices.values())]
         rows = []
         for value, entry in slices.items():
             cells = [f"`{value}`", _count(entry.get("size"))]
-            cells += [_number(entry.get(name)) for name in METRIC_NAMES]
+            cells += [_number(entry.get(name)) for name in names]
             if not entry.get("ranked", True):
                 cells[1] += " (too few to rank)"
             rows.append(cells)
-        parts.append(f"### {column}\n\n" + _table([column, "rows", *METRIC_NAMES], rows))
+        parts.append(f"### {column}\n\n" + _table([column, "rows", *names], rows))
     return "\n\n".join(parts)
 
 
@@ -215,22 +220,35 @@ def _business(business: dict[str, Any] | None, metrics: dict[str, Any]) -> str:
                 _money(metrics["business_value_default_threshold"], currency),
             ]
         )
+    if "business_quantile" in metrics:
+        rows.append(["value-maximising quantile", _number(metrics["business_quantile"])])
     cells = business.get("cells") or {}
     values = ", ".join(f"{name} {value}" for name, value in cells.items())
     note = f"\n\nValue per example of each confusion-matrix cell: {values}." if values else ""
+    if business.get("per_unit"):
+        over, under = business["per_unit"]
+        note = f"\n\nValue per unit predicted over the actual: {over}; under it: {under}."
     return "## Business value\n\n" + _table(["", ""], rows) + note
+
+
+def _bound(result: dict[str, Any]) -> str:
+    """``≥ 0.6`` for a minimum, ``≤ 12.5`` for a maximum (an error metric)."""
+    if "maximum" in result:
+        return f"≤ {_number(result['maximum'])}"
+    return f"≥ {_number(result.get('minimum'))}"
 
 
 def _gate(facts: CardFacts) -> str:
     rows = [
-        [name, _number(r.get("value")), _number(r.get("minimum")), _passed(r)]
+        [name, _number(r.get("value")), _bound(r), _passed(r)]
         for name, r in facts.gate.items()
+        if r.get("applies", True)
     ]
     rows += [
         [
             f"worst slice {name}" + (f" ({r['slice']})" if r.get("slice") else ""),
             _number(r.get("value")),
-            _number(r.get("minimum")),
+            _bound(r),
             _passed(r),
         ]
         for name, r in facts.slice_gate.items()
@@ -242,7 +260,7 @@ def _gate(facts: CardFacts) -> str:
     )
     if not rows:
         return f"## Gate\n\nNo thresholds configured (`evaluate.gate`). {outcome}"
-    return "## Gate\n\n" + _table(["check", "value", "minimum", "passed"], rows) + f"\n\n{outcome}"
+    return "## Gate\n\n" + _table(["check", "value", "bound", "passed"], rows) + f"\n\n{outcome}"
 
 
 def _lineage(lineage: dict[str, Any]) -> str:

@@ -7,6 +7,9 @@ metrics. The worst slice is the one with the lowest ``evaluate.slice_metric`` am
 at least ``evaluate.min_slice_size`` rows (a metric on a handful of rows is noise, not a
 finding). ``evaluate.slice_gate`` sets a minimum on the lowest value of a metric over those
 slices, and the register stage moves the ``candidate`` alias only when it holds.
+
+For regression the metrics are errors (MAE, RMSE, MAPE; R² too): for an error the worst slice
+is the one with the *highest* value, and the slice gate's number is a maximum.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from framework.errors import ConfigError
 from framework.evaluation.metrics import METRIC_NAMES, score
+from framework.evaluation.regression import LOWER_IS_BETTER, REGRESSION_METRICS, regression_score
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,16 +37,26 @@ def worst_key(metric: str) -> str:
     return WORST_KEY.format(metric=metric)
 
 
-def check_slice_config(evaluate: Any) -> None:
+#: The slice metric when ``evaluate.slice_metric`` is null, by task.
+DEFAULT_SLICE_METRIC = {"classification": "recall", "regression": "mae"}
+
+
+def slice_metric_of(evaluate: Any, task: str = "classification") -> str:
+    """``evaluate.slice_metric``, or the task's default when it is null."""
+    return str(evaluate.slice_metric or DEFAULT_SLICE_METRIC[task])
+
+
+def check_slice_config(evaluate: Any, task: str = "classification") -> None:
     """Fail early, in one line, on a slice metric or gate that names no metric we compute."""
-    choices = ", ".join(METRIC_NAMES)
-    if evaluate.slice_metric not in METRIC_NAMES:
+    names = REGRESSION_METRICS if task == "regression" else METRIC_NAMES
+    choices = ", ".join(names)
+    if slice_metric_of(evaluate, task) not in names:
         raise ConfigError(
-            f"evaluate.slice_metric={evaluate.slice_metric!r} is not a metric; "
+            f"evaluate.slice_metric={evaluate.slice_metric!r} is not a {task} metric; "
             f"choose one of {choices}"
         )
     for name in evaluate.slice_gate:
-        if name not in METRIC_NAMES:
+        if name not in names:
             raise ConfigError(
                 f"evaluate.slice_gate.{name}: no slice metric '{name}'; choose from {choices}"
             )
@@ -116,18 +130,21 @@ def slice_report(
     metric: str,
     min_size: int,
     ranked_metrics: Sequence[str] = (),
+    task: str = "classification",
 ) -> dict[str, Any]:
     """The content of ``reports/slices.json``.
 
     ``columns`` maps each column to its slices (value → size, ``ranked`` and every metric, null
     where undefined: roc_auc of a slice with one class, recall of a slice without positives).
-    ``worst`` is the ranked slice with the lowest ``metric``; ``lowest`` holds the same for each
-    metric in ``ranked_metrics`` (those the slice gate checks). Either is null when no slice has
-    ``min_size`` rows and a defined value.
+    ``worst`` is the ranked slice with the worst ``metric`` (lowest; highest for an error);
+    ``lowest`` holds the same for each metric in ``ranked_metrics`` (those the slice gate
+    checks), worst first by the same rule. Either is null when no slice has ``min_size`` rows
+    and a defined value. For regression ``proba`` and ``classes`` are unused.
     """
     import numpy as np
 
-    y_true, y_pred, proba = np.asarray(y_true), np.asarray(y_pred), np.asarray(proba)
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    proba = None if proba is None else np.asarray(proba)
     keys = {column: slice_keys(frame, column).to_numpy() for column in columns}
     report_columns: dict[str, dict[str, Any]] = {}
     for column, column_keys in keys.items():
@@ -135,9 +152,17 @@ def slice_report(
         for key in sorted(set(column_keys.tolist()), key=_order):
             rows = column_keys == key
             size = int(rows.sum())
-            values = score(
-                y_true[rows], y_pred[rows], proba[rows], classes, positive, undefined_as_none=True
-            )
+            if task == "regression":
+                values = regression_score(y_true[rows], y_pred[rows], undefined_as_none=True)
+            else:
+                values = score(
+                    y_true[rows],
+                    y_pred[rows],
+                    proba[rows],
+                    classes,
+                    positive,
+                    undefined_as_none=True,
+                )
             slices[key] = {"size": size, "ranked": size >= min_size, **values}
         report_columns[column] = slices
     lowest = {
@@ -153,14 +178,16 @@ def slice_report(
 
 
 def _lowest(columns: dict[str, dict[str, Any]], metric: str) -> dict[str, Any] | None:
-    """The ranked slice with the lowest defined ``metric``; the first one on a tie."""
+    """The ranked slice with the worst defined ``metric`` (the lowest, or the highest for an
+    error metric); the first one on a tie."""
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
     found = None
     for column, slices in columns.items():
         for key, entry in slices.items():
             value = entry.get(metric)
             if not entry["ranked"] or value is None:
                 continue
-            if found is None or value < found[metric]:
+            if found is None or sign * value < sign * found[metric]:
                 found = {"column": column, "value": key, "size": entry["size"], metric: value}
     return found
 

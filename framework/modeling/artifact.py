@@ -43,11 +43,20 @@ class ModelBundle:
     positive_label: Any = None
 
     @property
+    def regression(self) -> bool:
+        return self.schema.regression
+
+    @property
     def classes(self) -> list[Any]:
+        """The classes a classifier predicts; empty for a regression model."""
+        if self.regression:
+            return []
         return [c.item() if hasattr(c, "item") else c for c in self.pipeline.classes_]
 
     def predict(self, inputs: Any) -> Any:
-        """Predicted classes for prepared inputs, with the bundle's decision threshold."""
+        """Predicted classes (with the decision threshold), or numbers for a regression model."""
+        if self.regression:
+            return self.pipeline.predict(inputs)
         return self.decide(self.pipeline.predict_proba(inputs))
 
     def decide(self, proba: Any) -> Any:

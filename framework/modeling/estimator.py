@@ -14,10 +14,30 @@ if TYPE_CHECKING:
 MAX_CATEGORIES = 20
 
 
-def build_estimator(model_config: Any) -> Any:
-    """Instantiate ``model`` config (``_target_`` plus options) with Hydra."""
+#: What ``model=auto`` builds for each task.
+AUTO_MODELS = {
+    "classification": {
+        "_target_": "sklearn.linear_model.LogisticRegression",
+        "C": 1.0,
+        "max_iter": 1000,
+    },
+    "regression": {"_target_": "sklearn.linear_model.Ridge", "alpha": 1.0},
+}
+
+
+def build_estimator(model_config: Any, task: str = "classification") -> Any:
+    """Instantiate ``model`` config (``_target_`` plus options) with Hydra.
+
+    ``_target_: auto`` builds the task's default model (:data:`AUTO_MODELS`), seeded with its
+    ``random_state`` where the model takes one.
+    """
     from hydra.utils import instantiate
 
+    if model_config.get("_target_") == "auto":
+        chosen = dict(AUTO_MODELS[task])
+        if task == "classification":
+            chosen["random_state"] = model_config.get("random_state", 0)
+        model_config = chosen
     try:
         estimator = instantiate(model_config)
     except Exception as error:
@@ -30,7 +50,7 @@ def build_estimator(model_config: Any) -> Any:
     if not hasattr(estimator, "fit") or not hasattr(estimator, "predict"):
         raise ConfigError(
             f"model._target_={model_config.get('_target_')!r} is not a scikit-learn estimator "
-            "(it has no fit/predict); choose model=logreg, random_forest or hist_gradient_boosting"
+            "(it has no fit/predict); choose model=auto or a model option from `bucle run --help`"
         )
     return estimator
 

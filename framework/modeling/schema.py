@@ -1,4 +1,4 @@
-"""The feature schema: which columns a model reads, of what kind, and the classes it predicts.
+"""The feature schema: which columns a model reads, of what kind, the task and its classes.
 
 Inferred once from the training table and saved inside the model artifact, so evaluation and
 serving prepare records with exactly the same rules as training did.
@@ -10,17 +10,19 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from framework.errors import DataError
+from framework.modeling.task import CLASSIFICATION, MAX_CLASSES, REGRESSION, infer_task
 
 if TYPE_CHECKING:
     import pandas as pd
 
-#: A numeric target with more distinct values than this is a regression target.
-MAX_CLASSES = 50
-
 
 @dataclass
 class FeatureSchema:
-    """Model inputs by kind, the target, its classes, and what was left out and why."""
+    """Model inputs by kind, the target, the task, its classes, and what was left out and why.
+
+    ``classes`` is empty for regression. Artifacts saved before regression existed have no
+    ``task`` and load as classification.
+    """
 
     target: str
     classes: list[Any]
@@ -29,6 +31,11 @@ class FeatureSchema:
     ignored: dict[str, str] = field(default_factory=dict)
     derived: dict[str, str] = field(default_factory=dict)
     categories: dict[str, list[str]] = field(default_factory=dict)
+    task: str = CLASSIFICATION
+
+    @property
+    def regression(self) -> bool:
+        return self.task == REGRESSION
 
     @property
     def inputs(self) -> list[str]:
@@ -43,30 +50,32 @@ class FeatureSchema:
 
 
 def infer_schema(
-    frame: pd.DataFrame, target: str, exclude: list[str], derived: dict[str, str]
+    frame: pd.DataFrame,
+    target: str,
+    exclude: list[str],
+    derived: dict[str, str],
+    task: str = "auto",
 ) -> FeatureSchema:
-    """Read the schema off a training table: numeric, categorical, and ignored columns."""
+    """Read the schema off a training table: the task, numeric, categorical, ignored columns."""
     import pandas as pd
 
     if target not in frame.columns:
         raise DataError(f"data.target='{target}' is not a column; columns: {', '.join(frame)}")
     labels = frame[target].dropna()
-    classes = sorted(labels.unique().tolist(), key=lambda value: (str(type(value)), value))
-    if len(classes) < 2:
+    if labels.nunique() < 2:
         raise DataError(
-            f"data.target='{target}' has {len(classes)} distinct value(s) in the training rows; "
-            "a classifier needs at least 2 — check the target column and the validation rules"
+            f"data.target='{target}' has {labels.nunique()} distinct value(s) in the training "
+            "rows; a model needs at least 2 — check the target column and the validation rules"
         )
-    if pd.api.types.is_float_dtype(frame[target]) and not (labels == labels.round()).all():
-        raise DataError(
-            f"data.target='{target}' holds non-integer numbers (a regression target); "
-            "Bucle trains classifiers: choose a categorical target"
-        )
-    if len(classes) > MAX_CLASSES:
-        raise DataError(
-            f"data.target='{target}' has {len(classes)} distinct values (more than {MAX_CLASSES}); "
-            "that looks like a regression target or an id — choose a categorical target"
-        )
+    task = infer_task(frame[target], target, task)
+    classes: list[Any] = []
+    if task == CLASSIFICATION:
+        classes = sorted(labels.unique().tolist(), key=lambda value: (str(type(value)), value))
+        if len(classes) > MAX_CLASSES:
+            raise DataError(
+                f"data.target='{target}' has {len(classes)} distinct labels (more than "
+                f"{MAX_CLASSES}); that looks like an id — choose another target"
+            )
     numeric, categorical, ignored, categories = [], [], {}, {}
     for column in frame.columns:
         if column == target:
@@ -90,7 +99,9 @@ def infer_schema(
             "check features.exclude and the data source"
         )
     classes = [value.item() if hasattr(value, "item") else value for value in classes]
-    return FeatureSchema(target, classes, numeric, categorical, ignored, dict(derived), categories)
+    return FeatureSchema(
+        target, classes, numeric, categorical, ignored, dict(derived), categories, task
+    )
 
 
 def prepare_inputs(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:

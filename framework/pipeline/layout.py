@@ -74,6 +74,16 @@ class Layout:
         return self.reports / "plots" / "roc.csv"
 
     @property
+    def predicted_plot(self) -> Path:
+        """Regression: predicted against actual value per test row."""
+        return self.reports / "plots" / "predicted_vs_actual.csv"
+
+    @property
+    def residual_plot(self) -> Path:
+        """Regression: residual (actual - predicted) against the prediction per test row."""
+        return self.reports / "plots" / "residuals.csv"
+
+    @property
     def slices(self) -> Path:
         return self.reports / "slices.json"
 

@@ -43,6 +43,8 @@ OUTPUT_FILES = (
     "profile",
     "confusion_plot",
     "roc_plot",
+    "predicted_plot",
+    "residual_plot",
     "model_card",
 )
 

@@ -11,7 +11,9 @@
   (``decision_threshold``).
 
 Binary targets report precision, recall and F1 of the positive class; multiclass targets their
-macro averages, and ROC AUC one-vs-rest, macro-averaged.
+macro averages, and ROC AUC one-vs-rest, macro-averaged. Regression models report MAE, RMSE, R²
+and MAPE, predicted-vs-actual and residual plots, per-slice errors, and the money in over- and
+under-prediction (:mod:`framework.evaluation.regression`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,18 @@ from framework.evaluation.business import (
     value_of,
 )
 from framework.evaluation.metrics import positive_label, score
-from framework.evaluation.slices import check_slice_config, slice_report, worst_metrics
+from framework.evaluation.regression import (
+    plot_tables,
+    regression_business,
+    regression_economics,
+    regression_score,
+)
+from framework.evaluation.slices import (
+    check_slice_config,
+    slice_metric_of,
+    slice_report,
+    worst_metrics,
+)
 from framework.files import write_json, write_text, write_with
 from framework.modeling.artifact import load_model
 from framework.modeling.schema import prepare_inputs
@@ -86,14 +99,78 @@ def reference_profile(
 
 
 def run(context: RunContext) -> dict[str, Path]:
+    layout = context.layout
+    bundle = load_model(layout.model)
+    test = read_table(layout.test)
+    inputs = prepare_inputs(test, bundle.schema)
+    if bundle.regression:
+        return run_regression(context, bundle, test, inputs)
+    return run_classification(context, bundle, test, inputs)
+
+
+def run_regression(context: RunContext, bundle: Any, test: Any, inputs: Any) -> dict[str, Path]:
+    """Error metrics, plots, slices, money and the reference profile of a regression model."""
+    import numpy as np
+
+    from framework.monitoring.profile import build_profile, numeric_profile
+
+    layout = context.layout
+    evaluate = context.cfg.evaluate
+    check_slice_config(evaluate, "regression")
+    y_true = test[context.target].to_numpy(dtype=float)
+    y_pred = np.asarray(bundle.predict(inputs), dtype=float)
+    metrics: dict[str, Any] = dict(regression_score(y_true, y_pred))
+    metrics["n_test"] = len(test)
+    train = read_table(layout.train)
+    econ = regression_economics(evaluate.business)
+    if econ is not None:
+        naive = float(train[context.target].mean())
+        metrics.update(regression_business(y_true, y_pred, naive, econ))
+
+    metric = slice_metric_of(evaluate, "regression")
+    ranked = list(dict.fromkeys([metric, *evaluate.slice_gate]))
+    report = slice_report(
+        test,
+        list(evaluate.slices),
+        y_true,
+        y_pred,
+        None,
+        [],
+        None,
+        metric,
+        int(evaluate.min_slice_size),
+        ranked,
+        task="regression",
+    )
+    metrics.update(worst_metrics(report))
+    write_json(layout.metrics, metrics)
+    write_text(layout.slices, json.dumps({"task": "regression", **report}, indent=2) + "\n")
+    versus, residuals = plot_tables(y_true, y_pred)
+    write_with(layout.predicted_plot, lambda temporary: versus.to_csv(temporary, index=False))
+    write_with(layout.residual_plot, lambda temporary: residuals.to_csv(temporary, index=False))
+    schema = bundle.schema
+    profile = build_profile(
+        prepare_inputs(train, schema), list(schema.numeric), list(schema.categorical)
+    )
+    profile.predictions = numeric_profile("prediction", y_pred)
+    profile.save(layout.profile)
+    tracking.log_metrics(context, {k: float(v) for k, v in metrics.items() if k != "n_test"})
+    return {
+        "profile": layout.profile,
+        "metrics": layout.metrics,
+        "slices": layout.slices,
+        "predicted_plot": layout.predicted_plot,
+        "residual_plot": layout.residual_plot,
+    }
+
+
+def run_classification(context: RunContext, bundle: Any, test: Any, inputs: Any) -> dict[str, Path]:
+    """Class metrics, confusion matrix, ROC, slices, money and the reference profile."""
     import pandas as pd
 
     layout = context.layout
     evaluate = context.cfg.evaluate
     check_slice_config(evaluate)
-    bundle = load_model(layout.model)
-    test = read_table(layout.test)
-    inputs = prepare_inputs(test, bundle.schema)
     y_true = test[context.target].to_numpy()
     proba = bundle.pipeline.predict_proba(inputs)
     classes = bundle.classes
@@ -113,7 +190,8 @@ def run(context: RunContext) -> dict[str, Path]:
             default = confusion_counts(y_true, bundle.pipeline.predict(inputs), classes)
             metrics["business_value_default_threshold"] = value_of(default, econ)["per_period"]
 
-    ranked = list(dict.fromkeys([evaluate.slice_metric, *evaluate.slice_gate]))
+    metric = slice_metric_of(evaluate)
+    ranked = list(dict.fromkeys([metric, *evaluate.slice_gate]))
     report = slice_report(
         test,
         list(evaluate.slices),
@@ -122,7 +200,7 @@ def run(context: RunContext) -> dict[str, Path]:
         proba,
         classes,
         positive,
-        evaluate.slice_metric,
+        metric,
         int(evaluate.min_slice_size),
         ranked,
     )
@@ -131,7 +209,7 @@ def run(context: RunContext) -> dict[str, Path]:
     write_json(layout.metrics, metrics)
     # Not write_json: its sorted keys would put "(missing)" first and the columns out of the
     # configured order; people read this file top to bottom.
-    write_text(layout.slices, json.dumps(report, indent=2) + "\n")
+    write_text(layout.slices, json.dumps({"task": "classification", **report}, indent=2) + "\n")
     confusion = pd.DataFrame({"actual": y_true.astype(str), "predicted": y_pred.astype(str)})
     write_with(layout.confusion_plot, lambda temporary: confusion.to_csv(temporary, index=False))
     roc = roc_points(y_true, proba, classes, positive)

@@ -15,6 +15,7 @@ from framework.errors import ConfigError
 from framework.features.expressions import compute_features
 from framework.features.table import feature_table, require_column, store_keys
 from framework.files import write_json
+from framework.modeling.task import CLASSIFICATION, infer_task
 from framework.pipeline.context import RunContext
 from framework.tables import read_table, write_table
 
@@ -35,8 +36,9 @@ def run(context: RunContext) -> dict[str, Path]:
     keys = store_keys(features, frame.columns) if stored else None
     labels = frame[context.target]
     stratify = None
-    if features.stratify and labels.value_counts().min() >= 2:
-        stratify = labels
+    classified = infer_task(labels, context.target, str(context.cfg.task)) == CLASSIFICATION
+    if features.stratify and classified and labels.value_counts().min() >= 2:
+        stratify = labels  # a regression target is split at random
     train, test = train_test_split(
         frame, test_size=test_size, random_state=context.seed, stratify=stratify
     )

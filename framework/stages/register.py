@@ -22,7 +22,9 @@ from typing import Any
 
 from framework.errors import ArtifactError, ConfigError
 from framework.evaluation.business import CELLS, is_configured
+from framework.evaluation.metrics import METRIC_NAMES
 from framework.evaluation.model_card import CardFacts, render_model_card
+from framework.evaluation.regression import LOWER_IS_BETTER, REGRESSION_METRICS
 from framework.evaluation.slices import check_slice_config, worst_key
 from framework.files import exclusive_lock, sha256_file, sha256_text, write_json, write_text
 from framework.pipeline import tracking
@@ -33,24 +35,48 @@ from framework.records import ModelVersion
 CANDIDATE = "candidate"
 
 
-def check_gate(metrics: dict[str, float], gate: dict[str, float]) -> dict[str, dict[str, Any]]:
-    """Each gated metric with its value, its minimum and whether it passed."""
-    results = {}
-    for name, minimum in gate.items():
+#: Metrics a gate may name that only the other task computes.
+OTHER_TASK_METRICS = {
+    "classification": frozenset(REGRESSION_METRICS),
+    "regression": frozenset(METRIC_NAMES),
+}
+
+
+def check_gate(
+    metrics: dict[str, float], gate: dict[str, float], task: str = "classification"
+) -> dict[str, dict[str, Any]]:
+    """Each gated metric with its value, its bound and whether it passed.
+
+    The bound is a minimum, or a maximum for an error metric (MAE, RMSE, MAPE). A gate entry
+    for the other task's metric (``roc_auc`` when the task is regression) does not apply: it
+    is recorded as such and neither passes nor fails, so one ``evaluate.gate`` serves both.
+    """
+    results: dict[str, dict[str, Any]] = {}
+    for name, bound in gate.items():
         if name not in metrics:
+            if name in OTHER_TASK_METRICS[task]:
+                results[name] = {"value": None, "passed": True, "applies": False}
+                continue
             available = ", ".join(sorted(k for k in metrics if k != "n_test"))
             raise ConfigError(
                 f"evaluate.gate.{name}: no metric '{name}' was computed; metrics: {available}"
             )
-        value = float(metrics[name])
-        results[name] = {"value": value, "minimum": float(minimum), "passed": value >= minimum}
+        results[name] = bounded(float(metrics[name]), name, float(bound))
     return results
+
+
+def bounded(value: float | None, name: str, bound: float) -> dict[str, Any]:
+    """``{"value", "minimum" | "maximum", "passed"}`` for one gated metric."""
+    if name in LOWER_IS_BETTER:
+        passed = value is not None and value <= bound
+        return {"value": value, "maximum": bound, "passed": passed}
+    return {"value": value, "minimum": bound, "passed": value is not None and value >= bound}
 
 
 def check_slice_gate(
     metrics: dict[str, Any], gate: dict[str, float], slices: dict[str, Any] | None
 ) -> dict[str, dict[str, Any]]:
-    """Each slice-gated metric: its lowest value over the ranked slices, which slice, passed.
+    """Each slice-gated metric: its worst value over the ranked slices, which slice, passed.
 
     No ranked slice with a value (every slice smaller than ``evaluate.min_slice_size``) is a
     failure, not a pass: the gate was asked to vouch for every slice and cannot.
@@ -61,12 +87,8 @@ def check_slice_gate(
         value = metrics.get(worst_key(name))
         entry = lowest.get(name)
         where = f"{entry['column']}={entry['value']}" if entry else None
-        results[name] = {
-            "value": None if value is None else float(value),
-            "minimum": float(minimum),
-            "passed": value is not None and float(value) >= minimum,
-            "slice": where,
-        }
+        value = None if value is None else float(value)
+        results[name] = {**bounded(value, name, float(minimum)), "slice": where}
     return results
 
 
@@ -97,7 +119,7 @@ def card_facts(
     data = context.recorded_config()["data"]
     business = cfg.evaluate.business
     economics = None
-    if is_configured(business):
+    if is_configured(business) or float(business.over) or float(business.under):
         economics = {
             "currency": business.currency,
             "period": business.period,
@@ -105,6 +127,9 @@ def card_facts(
             "optimize_threshold": bool(business.optimize_threshold),
             "cells": {name: float(business[name]) for name in CELLS} if not business.matrix else {},
         }
+        if "business_quantile" in metrics:  # regression: value per unit over and under
+            economics["cells"] = {}
+            economics["per_unit"] = [float(business.over), float(business.under)]
     card = cfg.evaluate.model_card
     return CardFacts(
         name=context.project,
@@ -166,10 +191,11 @@ def stored_card(context: RunContext, version: ModelVersion) -> str | None:
 def run(context: RunContext) -> dict[str, Path]:
     layout = context.layout
     evaluate = context.cfg.evaluate
-    check_slice_config(evaluate)
-    metrics = json.loads(layout.metrics.read_text())
-    gate = check_gate(metrics, dict(evaluate.gate))
     slices = read_json(layout.slices)
+    task = (slices or {}).get("task", "classification")
+    check_slice_config(evaluate, task)
+    metrics = json.loads(layout.metrics.read_text())
+    gate = check_gate(metrics, dict(evaluate.gate), task)
     slice_gate = check_slice_gate(metrics, dict(evaluate.slice_gate), slices)
     promoted = all(result["passed"] for result in [*gate.values(), *slice_gate.values()])
     sha256 = sha256_file(layout.model)

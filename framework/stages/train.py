@@ -18,6 +18,7 @@ from framework.evaluation.metrics import plain, positive_label
 from framework.modeling.artifact import ModelBundle, save_model
 from framework.modeling.estimator import build_estimator, build_pipeline
 from framework.modeling.schema import infer_schema, prepare_inputs
+from framework.modeling.task import check_model_task, describe_task
 from framework.pipeline.context import RunContext
 from framework.tables import read_table
 
@@ -52,14 +53,24 @@ def run(context: RunContext) -> dict[str, Path]:
     features = context.cfg.features
     evaluate = context.cfg.evaluate
     train = read_table(context.layout.train)
-    schema = infer_schema(train, context.target, list(features.exclude), dict(features.derived))
-    pipeline = build_pipeline(schema, build_estimator(context.cfg.model))
+    schema = infer_schema(
+        train,
+        context.target,
+        list(features.exclude),
+        dict(features.derived),
+        str(context.cfg.task),
+    )
+    estimator = build_estimator(context.cfg.model, schema.task)
+    target_text = f"data.target={context.target!r}: {describe_task(train[context.target])}"
+    check_model_task(estimator, context.cfg.model.get("_target_"), schema.task, target_text)
+    pipeline = build_pipeline(schema, estimator)
     inputs, labels = prepare_inputs(train, schema), train[context.target]
-    positive = positive_label(schema.classes, evaluate.positive_label)
-    econ = economics(evaluate.business, schema.classes, positive)
-    threshold = None
-    if econ is not None and econ.optimize_threshold:
-        threshold = choose_threshold(pipeline, inputs, labels, econ, positive, context.seed)
+    threshold = positive = None
+    if not schema.regression:
+        positive = positive_label(schema.classes, evaluate.positive_label)
+        econ = economics(evaluate.business, schema.classes, positive)
+        if econ is not None and econ.optimize_threshold:
+            threshold = choose_threshold(pipeline, inputs, labels, econ, positive, context.seed)
     pipeline.fit(inputs, labels)
     bundle = ModelBundle(
         pipeline, schema, threshold, plain(positive) if threshold is not None else None

@@ -152,7 +152,9 @@ class MlflowRegistry:
         except MlflowException as error:
             if not_found(error):
                 return None
-            raise
+            entry = self._call(
+                "read a model version", self.client.get_model_version, name, str(version)
+            )
         return _model_version(entry, self._aliases(name))
 
     def _search(self, filter_string: str) -> list[Any]:

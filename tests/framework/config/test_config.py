@@ -54,6 +54,7 @@ def test_every_model_option_composes_and_builds_an_estimator(model: str) -> None
         ["data=sklearn", "data.dataset=wine"],
         ["data=file", "data.path=x.csv", "data.target=y"],
         ["experiment=balanced_forest"],
+        ["data=synthetic_sales"],
     ],
 )
 def test_every_plugin_option_builds(overrides: list[str]) -> None:
@@ -88,7 +89,7 @@ def test_every_sweep_declares_a_search_space(sweep: str) -> None:
         ("seed=abc", "seed: Value 'abc'"),
         ("features.test_sise=0.3", "features.test_sise"),
         ("model.C=abc", "model.C"),
-        ("model=nope", "available: hist_gradient_boosting, logreg, random_forest"),
+        ("model=nope", "available: auto, hist_gradient_boosting, hist_gradient_boosting_regressor"),
         ("data.pth=x", "to add a new key use +data.pth=x"),
     ],
 )

@@ -131,7 +131,7 @@ def test_the_card_states_the_facts() -> None:
         "| `west` | 90 | 0.5000 | 0.3000 | 0.3100 | 0.3000 | n/a |",
         "| value per month | 51,111.11 USD |",
         "0.1800 (chosen to maximise value on out-of-fold training predictions)",
-        "| worst slice recall (region=west) | 0.3100 | 0.5000 | **no** |",
+        "| worst slice recall (region=west) | 0.3100 | ≥ 0.5000 | **no** |",
         "Not passed: the `candidate` alias did not move.",
         f"`{'a' * 40}` (uncommitted changes)",
         f"| model artifact sha256 | `{'e' * 64}` |",

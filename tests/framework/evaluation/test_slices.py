@@ -159,7 +159,7 @@ def test_twenty_values_are_still_slices() -> None:
 @pytest.mark.parametrize(
     ("settings", "named"),
     [
-        ({"slice_metric": "recal"}, "evaluate.slice_metric='recal' is not a metric"),
+        ({"slice_metric": "recal"}, "evaluate.slice_metric='recal' is not a classification metric"),
         ({"slices": ["region"], "slice_gate": {"auc": 0.5}}, "evaluate.slice_gate.auc"),
         ({"slice_gate": {"recall": 0.5}}, "evaluate.slices is empty"),
         ({"min_slice_size": 0}, "evaluate.min_slice_size=0"),

@@ -24,11 +24,17 @@ def table():
     return frame.drop(columns=["customer_id"])
 
 
+#: Regression options fit on a numeric target of the same table; the rest on the churn label.
+REGRESSORS = {"ridge", "random_forest_regressor", "hist_gradient_boosting_regressor"}
+
+
 def fit(table, model: str) -> ModelBundle:
     cfg = validate_config(compose_config([f"model={model}"], ROOT / "conf"), model)
-    schema = infer_schema(table, "churned", [], {})
-    pipeline = build_pipeline(schema, build_estimator(cfg.model))
-    pipeline.fit(prepare_inputs(table, schema), table["churned"])
+    target = "monthly_charges" if model in REGRESSORS else "churned"
+    rows = table.dropna(subset=[target])
+    schema = infer_schema(rows, target, [], {})
+    pipeline = build_pipeline(schema, build_estimator(cfg.model, schema.task))
+    pipeline.fit(prepare_inputs(rows, schema), rows[target])
     return ModelBundle(pipeline, schema)
 
 
@@ -41,8 +47,14 @@ def test_every_model_option_saves_and_loads_with_the_same_predictions(
     digest = save_model(path, bundle)
     loaded = load_model(path, sha256=digest)
     inputs = prepare_inputs(table, loaded.schema)
-    assert (loaded.pipeline.predict_proba(inputs) == bundle.pipeline.predict_proba(inputs)).all()
     assert loaded.schema == bundle.schema
+    assert loaded.regression == (model in REGRESSORS)
+    if loaded.regression:
+        assert (loaded.predict(inputs) == bundle.predict(inputs)).all()
+    else:
+        assert (
+            loaded.pipeline.predict_proba(inputs) == bundle.pipeline.predict_proba(inputs)
+        ).all()
 
 
 def test_a_modified_artifact_is_refused_by_hash(table, tmp_path: Path) -> None:

@@ -124,6 +124,67 @@ def test_run_trains_on_a_table_it_has_never_seen(
     assert "unseen" not in run(["bucle", "models", "list"], small_project).stdout
 
 
+@pytest.fixture
+def diabetes_csv(tmp_path: Path) -> Path:
+    """scikit-learn's diabetes table: a numeric target with 214 distinct values."""
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame.rename(columns={"target": "progression"})
+    frame["sex"] = ["f" if value > 0 else "m" for value in frame["sex"]]
+    path = tmp_path / "diabetes.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_run_trains_a_regressor_on_an_unseen_numeric_target(
+    small_project: Path, run, diabetes_csv: Path
+) -> None:
+    result = run(
+        [
+            "bucle",
+            "run",
+            "data=file",
+            f"data.path={diabetes_csv}",
+            "data.target=progression",
+            "project=diabetes",
+            "evaluate.slices=[sex]",
+        ],
+        small_project,
+    )
+    assert "rmse=" in result.stderr and "diabetes v1 (candidate)" in result.stderr
+    reports = output_dir(result.stderr) / "reports"
+    metrics = json.loads((reports / "metrics.json").read_text())
+    assert {"mae", "rmse", "r2", "mape"} <= set(metrics) and "roc_auc" not in metrics
+    assert metrics["r2"] > 0.3 and metrics["mae"] <= metrics["rmse"]
+    versus = (reports / "plots" / "predicted_vs_actual.csv").read_text().splitlines()
+    assert versus[0] == "actual,predicted" and len(versus) == metrics["n_test"] + 1
+    assert (reports / "plots" / "residuals.csv").read_text().startswith("predicted,residual\n")
+    assert not (reports / "plots" / "roc.csv").exists()
+    registration = json.loads((reports / "registration.json").read_text())
+    assert registration["gate"]["r2"]["passed"] is True
+    assert registration["gate"]["roc_auc"]["applies"] is False  # a classification metric
+    slices = json.loads((reports / "slices.json").read_text())
+    assert slices["task"] == "regression" and slices["metric"] == "mae"
+    by_sex = slices["columns"]["sex"]
+    assert slices["worst"]["value"] == max(by_sex, key=lambda key: by_sex[key]["mae"])
+    card = (reports / "model_card.md").read_text()
+    assert "| rmse |" in card and "| r2 | " in card
+
+
+def test_a_classifier_for_a_numeric_target_is_one_line_naming_both(
+    small_project: Path, run, diabetes_csv: Path
+) -> None:
+    args = ["bucle", "run", "data=file", f"data.path={diabetes_csv}", "data.target=progression"]
+    result = run([*args, "model=random_forest"], small_project, check=False)
+    assert result.returncode == 2
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("bucle: error:")]
+    assert "RandomForestClassifier is a classifier but the task is regression" in line
+    assert "random_forest_regressor" in line and "data.target='progression'" in line
+    declared = run([*args, "task=classification"], small_project, check=False).stderr
+    assert "task=classification but data.target='progression' holds 214 distinct" in declared
+    assert "set task=regression" in declared and len(declared.strip().splitlines()) == 1
+
+
 def test_sklearn_source_runs_end_to_end(small_project: Path, run) -> None:
     result = run(["bucle", "run", "data=sklearn", "data.dataset=wine"], small_project)
     metrics = json.loads((output_dir(result.stderr) / "reports" / "metrics.json").read_text())

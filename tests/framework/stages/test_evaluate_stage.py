@@ -103,7 +103,10 @@ def test_a_slice_gate_keeps_the_candidate_alias_back(small_project: Path, run) -
     [
         (["evaluate.slices=[regoin]"], "evaluate.slices: no column 'regoin'"),
         (["evaluate.slices=[total_spend]"], "bucket(total_spend"),
-        (["evaluate.slice_metric=auc"], "evaluate.slice_metric='auc' is not a metric"),
+        (
+            ["evaluate.slice_metric=auc"],
+            "evaluate.slice_metric='auc' is not a classification metric",
+        ),
         (
             ["data=sklearn", "data.dataset=wine", "evaluate.business.optimize_threshold=true"],
             "optimize_threshold=true needs a binary target",

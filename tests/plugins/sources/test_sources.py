@@ -16,6 +16,7 @@ from framework.testing import SourceContract
 from plugins.sources.file import FileSource
 from plugins.sources.sklearn import SklearnSource
 from plugins.sources.synthetic_churn import SyntheticChurnSource
+from plugins.sources.synthetic_sales import SyntheticSalesSource
 
 AS_OF = pd.Timestamp("2026-01-01")
 
@@ -430,3 +431,38 @@ class TestSklearnSourceContract(SourceContract):
     @pytest.fixture
     def target(self) -> str:
         return "target"
+
+
+class TestSyntheticSalesSourceContract(SourceContract):
+    @pytest.fixture
+    def plugin(self) -> SyntheticSalesSource:
+        return SyntheticSalesSource(n_rows=400, n_stores=5)
+
+    @pytest.fixture
+    def target(self) -> str:
+        return "units_sold"
+
+
+def test_sales_follow_promotions_and_weekends_until_the_concept_drifts() -> None:
+    clean = SyntheticSalesSource(n_rows=6000, invalid_share=0.0).load_data(seed=3)
+    drifted = SyntheticSalesSource(n_rows=6000, invalid_share=0.0, drift="concept").load_data(3)
+    assert clean["row_id"].is_unique and clean["units_sold"].nunique() > 50  # a regression target
+
+    def lift(frame: pd.DataFrame, column: str) -> float:
+        means = frame.groupby(frame[column] > 0)["units_sold"].mean()
+        return float(means[True] / means[False])
+
+    assert lift(clean.assign(weekend=clean["day_of_week"] >= 5), "weekend") > 1.2
+    assert lift(clean, "promo") > 1.8  # the promotion itself and its 15% lower price
+    # Promotions stopped working: what is left is the lower price (0.85 ** -1.5 = 1.28).
+    assert lift(drifted, "promo") == pytest.approx(0.85**-1.5, abs=0.12)
+    assert lift(drifted.assign(weekend=drifted["day_of_week"] >= 5), "weekend") < 1.0
+    # The concept changed, the inputs did not.
+    assert drifted["price"].mean() == pytest.approx(clean["price"].mean(), rel=0.02)
+
+
+def test_sales_options_are_checked_when_the_plugin_is_built() -> None:
+    with pytest.raises(ConfigError, match=r"data\.drift='sideways'"):
+        SyntheticSalesSource(drift="sideways")
+    with pytest.raises(ConfigError, match=r"data\.as_of='yesterday' is not a date"):
+        SyntheticSalesSource(as_of="yesterday")
