@@ -176,6 +176,7 @@ def gate_against_production(
 ) -> bool:
     """Score production's model on the new test rows; the candidate must beat it."""
     from framework.evaluation.metrics import positive_label, score
+    from framework.evaluation.regression import LOWER_IS_BETTER, regression_score
     from framework.modeling.artifact import load_model
     from framework.modeling.schema import prepare_inputs
     from framework.serving.models import load_version
@@ -189,7 +190,13 @@ def gate_against_production(
         ("retrained", load_model(context.layout.model)),
         ("production", load_version(host, name, "production", production).bundle),
     ):
-        proba = bundle.pipeline.predict_proba(prepare_inputs(test, bundle.schema))
+        inputs = prepare_inputs(test, bundle.schema)
+        if bundle.regression:
+            results[who] = regression_score(
+                test[target].to_numpy(dtype=float), bundle.pipeline.predict(inputs)
+            )
+            continue
+        proba = bundle.pipeline.predict_proba(inputs)
         classes = bundle.classes
         results[who] = score(
             test[target].to_numpy(),
@@ -200,13 +207,16 @@ def gate_against_production(
         )
     new, old = results["retrained"].get(metric), results["production"].get(metric)
     if new is None or old is None:
+        computed = ", ".join(sorted(results["retrained"]))
         raise BucleError(
             f"retrain.gate_metric={metric!r} could not be computed on the new test rows; "
-            "choose accuracy, precision, recall, f1 or roc_auc"
+            f"choose one of {computed}"
         )
     margin = float(cfg.retrain.min_improvement)
     record["gate"] = {"metric": metric, "retrained": new, "production": old, "margin": margin}
-    won = record["register_gate"] != "failed" and new >= old + margin
+    # An error metric (RMSE, MAE, MAPE) must fall by the margin; a score must rise by it.
+    better = new <= old - margin if metric in LOWER_IS_BETTER else new >= old + margin
+    won = record["register_gate"] != "failed" and better
     said = (
         f"{metric} on the retrained run's {len(test)} test rows: v{record['version']} "
         f"{new:.4f} vs production v{production.version} {old:.4f}"

@@ -113,7 +113,8 @@ def collect_window(
         columns=classes,
         dtype=float,
     )
-    labels = feedback_labels(read_feedback(root), log, model.classes)
+    regression = model.regression
+    labels = feedback_labels(read_feedback(root), log, model.classes, regression)
     return MonitorWindow(
         model=version,
         profile=profile,
@@ -127,8 +128,11 @@ def collect_window(
         start=log["timestamp"].min().isoformat() if len(log) else None,
         end=log["timestamp"].max().isoformat() if len(log) else None,
         service_metrics=service_metrics,
-        positive_label=positive_label(model.classes, cfg.evaluate.positive_label),
+        positive_label=None
+        if regression
+        else positive_label(model.classes, cfg.evaluate.positive_label),
         classes=list(model.classes),
+        task="regression" if regression else "classification",
     )
 
 
@@ -167,15 +171,21 @@ def rebuild_inputs(log: Any, schema: Any) -> tuple[Any, int]:
     return frame[columns], len(log) - len(good)
 
 
-def feedback_labels(feedback: Any, log: Any, classes: list[Any]) -> Any:
-    """The label of each window row where feedback arrived (missing elsewhere), as a class."""
+def feedback_labels(feedback: Any, log: Any, classes: list[Any], regression: bool = False) -> Any:
+    """The label of each window row where feedback arrived (missing elsewhere): a class, or
+    for a regression model the actual value as a float."""
     import pandas as pd
 
     by_text = {str(label): label for label in classes}
     if feedback.empty or log.empty:
         return pd.Series([None] * len(log), dtype=object)
     known = dict(zip(feedback["request_id"], feedback["label"], strict=True))
-    return pd.Series(
-        [by_text.get(str(known[rid])) if rid in known else None for rid in log["request_id"]],
-        dtype=object,
-    )
+
+    def label(request_id: str) -> Any:
+        if request_id not in known:
+            return None
+        if regression:
+            return float(known[request_id])
+        return by_text.get(str(known[request_id]))
+
+    return pd.Series([label(rid) for rid in log["request_id"]], dtype=object)

@@ -52,6 +52,13 @@ class MonitorWindow:
     #: The positive class for binary metrics (from the model), or None.
     positive_label: Any = None
     classes: list[Any] = field(default_factory=list)
+    #: ``classification`` or ``regression``: a regression window's predictions and labels are
+    #: numbers and it has no probabilities.
+    task: str = "classification"
+
+    @property
+    def regression(self) -> bool:
+        return self.task == "regression"
 
 
 @dataclass

@@ -34,6 +34,9 @@ class Evidence:
     buckets: dict[float, float] = field(default_factory=dict)
     agreed: float = 0.0
     compared: float = 0.0
+    #: Regression shadow: the sum and count of |challenger - answer| per record.
+    difference_sum: float = 0.0
+    difference_count: float = 0.0
 
     def since(self, earlier: Evidence) -> Evidence:
         return Evidence(
@@ -44,6 +47,8 @@ class Evidence:
             },
             agreed=self.agreed - earlier.agreed,
             compared=self.compared - earlier.compared,
+            difference_sum=self.difference_sum - earlier.difference_sum,
+            difference_count=self.difference_count - earlier.difference_count,
         )
 
     @property
@@ -53,6 +58,11 @@ class Evidence:
     @property
     def agreement(self) -> float | None:
         return self.agreed / self.compared if self.compared else None
+
+    @property
+    def mean_difference(self) -> float | None:
+        """Regression shadow: the mean absolute difference from production's answers."""
+        return self.difference_sum / self.difference_count if self.difference_count else None
 
     def p99_seconds(self) -> float | None:
         """Upper bound of the bucket where the 99th percentile falls; None before any request."""
@@ -74,6 +84,9 @@ class Evidence:
             "error_rate": round(self.error_rate, 6),
             "p99_ms": None if p99 is None else (p99 * 1000 if p99 != float("inf") else "inf"),
             "agreement": None if agreement is None else round(agreement, 6),
+            "mean_difference": None
+            if self.mean_difference is None
+            else round(self.mean_difference, 6),
         }
 
 
@@ -120,6 +133,8 @@ def challenger_evidence(text: str, strategy: str, version: int) -> Evidence:
             buckets=buckets("bucle_shadow_duration_seconds_bucket"),
             agreed=total("bucle_shadow_records_total", agreement=("agree",)),
             compared=total("bucle_shadow_records_total", agreement=("agree", "disagree")),
+            difference_sum=total("bucle_shadow_abs_difference_sum"),
+            difference_count=total("bucle_shadow_abs_difference_count"),
         )
     outcomes = ("ok", *CANARY_ERRORS)
     return Evidence(
@@ -177,7 +192,20 @@ def judge(evidence: Evidence, policy: ReleasePolicy, strategy: str, timed_out: b
             f"agreement with production {agreement:.2%} is below "
             f"deploy.release.min_agreement={policy.min_agreement:g}",
         )
+    difference = evidence.mean_difference
+    if (
+        strategy == "shadow"
+        and difference is not None
+        and difference > policy.max_shadow_difference
+    ):
+        return Verdict(
+            "roll back",
+            f"mean absolute difference from production {difference:g} exceeds "
+            f"deploy.release.max_shadow_difference={policy.max_shadow_difference:g}",
+        )
     said = f", agreement {agreement:.2%}" if strategy == "shadow" and agreement is not None else ""
+    if strategy == "shadow" and difference is not None:
+        said = f", mean absolute difference {difference:g}"
     latency = "" if p99 is None else f", p99 ≤ {p99 * 1000:g} ms"
     return Verdict(
         "promote",

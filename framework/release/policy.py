@@ -33,6 +33,9 @@ class ReleasePolicy:
     max_p99_ms: float = 500.0
     #: Shadow only: least share of records on which the challenger agrees with production.
     min_agreement: float = 0.0
+    #: Shadow of a regression model: largest mean absolute difference from production's
+    #: answers, in the target's unit (the default, infinity, checks nothing).
+    max_shadow_difference: float = float("inf")
     #: Seconds to wait for ``min_requests``; without them by then the release is rolled back.
     timeout_seconds: float = 600.0
     #: Seconds between two reads of the production server's metrics.

@@ -126,11 +126,17 @@ def check_schema(base: str, version: Any, bundle: Any, record: dict[str, Any]) -
 def check_predictions(
     base: str, bundle: Any, sample: Any, records: list[dict[str, Any]]
 ) -> SmokeResult:
-    """Predictions over HTTP equal the offline ones on the same rows (probabilities to 1e-9)."""
+    """Predictions over HTTP equal the offline ones on the same rows (probabilities, or a
+    regression model's numbers, to 1e-9)."""
     from framework.modeling.schema import prepare_inputs
 
-    proba = bundle.pipeline.predict_proba(prepare_inputs(sample, bundle.schema))
-    offline = bundle.decide(proba).tolist()
+    inputs = prepare_inputs(sample, bundle.schema)
+    if bundle.regression:
+        offline = [float(value) for value in bundle.pipeline.predict(inputs)]
+        proba = [None] * len(offline)
+    else:
+        proba = bundle.pipeline.predict_proba(inputs)
+        offline = bundle.decide(proba).tolist()
     status, body = request_json(
         "POST", base + "/predict", {"records": records}, {"X-Request-ID": "smoke"}, timeout=60
     )
@@ -141,14 +147,19 @@ def check_predictions(
         )
     served = body["predictions"]
     classes = [str(value) for value in bundle.classes]
-    mismatched = [
-        index
-        for index, (answer, expected, row) in enumerate(zip(served, offline, proba, strict=True))
-        if answer["prediction"] != expected
-        or any(
+
+    def differs(answer: dict[str, Any], expected: Any, row: Any) -> bool:
+        if bundle.regression:  # a number, the same to 1e-9
+            return not math.isclose(answer["prediction"], expected, rel_tol=0, abs_tol=1e-9)
+        return answer["prediction"] != expected or any(
             not math.isclose(answer["probabilities"][label], float(p), rel_tol=0, abs_tol=1e-9)
             for label, p in zip(classes, row, strict=True)
         )
+
+    mismatched = [
+        index
+        for index, (answer, expected, row) in enumerate(zip(served, offline, proba, strict=True))
+        if differs(answer, expected, row)
     ]
     evidence = {"rows": len(records), "mismatched": len(mismatched)}
     if mismatched:

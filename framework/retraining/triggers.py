@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from framework.evaluation.regression import LOWER_IS_BETTER
+
 
 @dataclass(frozen=True)
 class Trigger:
@@ -50,7 +52,11 @@ def fired_triggers(
             if d.get("finding") and d.get("drop") is not None and d["drop"] > float(drop_limit)
         ]
         if drops:
-            said = ", ".join(f"{d['metric']} down {d['drop']:.3f}" for d in drops)
+            said = ", ".join(
+                f"{d['metric']} {'up' if d['metric'] in LOWER_IS_BETTER else 'down'} "
+                f"{d['drop']:.3f}"
+                for d in drops
+            )
             fired.append(
                 Trigger(
                     "performance_drop",

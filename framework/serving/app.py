@@ -136,8 +136,13 @@ def create_app(cfg: Any, plugin_host: Any = None) -> FastAPI:
             logger.error("shadow v%s failed: %s: %s", version, type(error).__name__, error)
             return
         seconds = time.perf_counter() - started
-        agreed = sum(map(operator.eq, predictions, answered))
-        metrics.observe_shadow(version, "ok", seconds, agreed, len(answered))
+        if model.regression:  # agreement of numbers: how far apart the two models are
+            pairs = zip(predictions, answered, strict=True)
+            differences = [abs(float(a) - float(b)) for a, b in pairs]
+            metrics.observe_shadow_difference(version, seconds, differences)
+        else:
+            agreed = sum(map(operator.eq, predictions, answered))
+            metrics.observe_shadow(version, "ok", seconds, agreed, len(answered))
         rows = log_rows(model, router.challenger.alias, ids, records, predictions, probabilities)
         try:
             await asyncio.wrap_future(shadow_log.submit(rows))
@@ -170,6 +175,14 @@ def create_app(cfg: Any, plugin_host: Any = None) -> FastAPI:
             )
         ]
 
+    def answer(entry: Prediction, model: Any) -> dict[str, Any]:
+        """One record's answer: a regression model's has a number and no probabilities."""
+        body: dict[str, Any] = {"request_id": entry.request_id, "prediction": entry.prediction}
+        if not model.regression:
+            body["probabilities"] = entry.probabilities
+        body["model_version"] = model.number
+        return body
+
     @app.post("/predict")
     async def predict(request: Request) -> Response:
         started = time.perf_counter()
@@ -194,7 +207,7 @@ def create_app(cfg: Any, plugin_host: Any = None) -> FastAPI:
             except InferenceLogError as error:
                 outcome = "unavailable"
                 return _json(503, {"detail": f"{error}; the prediction was not made, retry"})
-            metrics.count_predictions(version, predictions)
+            metrics.count_predictions(version, predictions, model.regression)
             if route.shadow is not None:
                 task = asyncio.create_task(shadow_predict(route.shadow, records, ids, predictions))
                 shadow_tasks.add(task)
@@ -204,15 +217,7 @@ def create_app(cfg: Any, plugin_host: Any = None) -> FastAPI:
                 200,
                 {
                     "model": {"name": name, "version": model.number, "alias": route.alias},
-                    "predictions": [
-                        {
-                            "request_id": entry.request_id,
-                            "prediction": entry.prediction,
-                            "probabilities": entry.probabilities,
-                            "model_version": model.number,
-                        }
-                        for entry in logged
-                    ],
+                    "predictions": [answer(entry, model) for entry in logged],
                 },
             )
         except RequestError as error:
@@ -227,7 +232,12 @@ def create_app(cfg: Any, plugin_host: Any = None) -> FastAPI:
         try:
             payload = parse_json(await read_body(request, max_body))
             model = slot.current
-            pairs = feedback_items(payload, max_records, model.classes if model else None)
+            pairs = feedback_items(
+                payload,
+                max_records,
+                model.classes if model else None,
+                regression=bool(model and model.regression),
+            )
             stored, unknown = await run_in_threadpool(record_feedback, log_root, pairs)
         except RequestError as error:
             return _json(error.status, error.body())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import collections
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary
 
 #: Latency buckets in seconds: fine below 100 ms, where a healthy model answers.
 LATENCY_BUCKETS = (
@@ -67,6 +67,13 @@ class ServingMetrics:
             registry=self.registry,
         )
 
+        self.prediction_values = Summary(
+            "bucle_prediction_value",
+            "A regression model's predicted values by model version: count and sum give the mean.",
+            ["model_version"],
+            registry=self.registry,
+        )
+
         self.shadow_predictions = Counter(
             "bucle_shadow_requests",
             "Requests the shadow model predicted (answers discarded), by version and outcome.",
@@ -80,6 +87,12 @@ class ServingMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.shadow_difference = Summary(
+            "bucle_shadow_abs_difference",
+            "Regression: |shadow prediction - answer| per record; sum / count is the mean.",
+            ["model_version"],
+            registry=self.registry,
+        )
         self.shadow_agreement = Counter(
             "bucle_shadow_records",
             "Records the shadow model predicted, by whether it agreed with the answer given.",
@@ -91,9 +104,26 @@ class ServingMetrics:
         self.requests.labels(model_version, outcome).inc()
         self.latency.labels(model_version, outcome).observe(seconds)
 
-    def count_predictions(self, model_version: str, predictions: list) -> None:
+    def count_predictions(
+        self, model_version: str, predictions: list, regression: bool = False
+    ) -> None:
+        if regression:
+            summary = self.prediction_values.labels(model_version)
+            for value in predictions:
+                summary.observe(float(value))
+            return
         for label, count in collections.Counter(map(str, predictions)).items():
             self.predictions.labels(model_version, label).inc(count)
+
+    def observe_shadow_difference(
+        self, model_version: str, seconds: float, differences: list[float]
+    ) -> None:
+        """A regression shadow: the absolute difference from the answer, record by record."""
+        self.shadow_predictions.labels(model_version, "ok").inc()
+        self.shadow_latency.labels(model_version).observe(seconds)
+        summary = self.shadow_difference.labels(model_version)
+        for difference in differences:
+            summary.observe(difference)
 
     def observe_shadow(
         self, model_version: str, outcome: str, seconds: float, agreed: int = 0, total: int = 0

@@ -50,8 +50,13 @@ class LoadedModel:
     def classes(self) -> list[Any]:
         return self.bundle.classes
 
+    @property
+    def regression(self) -> bool:
+        return self.bundle.regression
+
     def score(self, records: list[Any]) -> tuple[list[Any], list[dict[str, float]]]:
-        """Check raw records, build inputs as training did, predict: (classes, probabilities).
+        """Check raw records, build inputs as training did, predict: (classes, probabilities),
+        or for a regression model (numbers, empty probabilities).
 
         Raises :class:`~framework.serving.validation.RequestError` for input the model must not
         see; the feature code is :func:`~framework.features.serving.model_inputs`, the same as
@@ -67,6 +72,9 @@ class LoadedModel:
         except DataError as error:
             raise RequestError(422, str(error)) from None
         check_model_inputs(inputs, self)
+        if self.regression:
+            values = [float(value) for value in self.bundle.pipeline.predict(inputs)]
+            return values, [{} for _ in values]
         proba = self.bundle.pipeline.predict_proba(inputs)
         classes = [str(value) for value in self.classes]
         probabilities = [dict(zip(classes, map(float, row), strict=True)) for row in proba]
@@ -81,6 +89,7 @@ class LoadedModel:
             "run_id": self.version.run_id,
             "created_at": self.version.created_at,
             "loaded_at": self.loaded_at,
+            "task": bundle.schema.task,
             "classes": self.classes,
             "decision_threshold": bundle.decision_threshold,
             "positive_label": bundle.positive_label,

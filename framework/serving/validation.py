@@ -452,11 +452,14 @@ def _sources(name: str, expression: str) -> list[str]:
     return list(parse_expression(name, expression).column_kinds())
 
 
-def feedback_items(payload: Any, max_items: int, classes: list[Any] | None) -> list[tuple]:
+def feedback_items(
+    payload: Any, max_items: int, classes: list[Any] | None, regression: bool = False
+) -> list[tuple]:
     """The ``(request_id, label)`` pairs of a /feedback body; labels matched to model classes.
 
     A label equal to a class, or to its text (``"1"`` for class ``1``), is stored as that class,
-    so monitoring compares like with like. Without a loaded model any single value is kept.
+    so monitoring compares like with like. For a regression model a label is the actual value,
+    a number. Without a loaded model any single value is kept.
     """
     example = '{"items": [{"request_id": "...", "label": ...}]}'
     items = _body_list(payload, "items", "item", max_items, example)
@@ -487,13 +490,20 @@ def feedback_items(payload: Any, max_items: int, classes: list[Any] | None) -> l
         if isinstance(label, float) and not math.isfinite(label):
             problems.add(index, "label", f"{_short(label)} is not a label")
             continue
-        matched = _match_class(label, classes)
+        matched = _actual_value(label) if regression else _match_class(label, classes)
         if isinstance(matched, _Invalid):
             problems.add(index, "label", matched.message)
             continue
         pairs.append((request_id, matched))
     problems.raise_if_any()
     return pairs
+
+
+def _actual_value(label: Any) -> Any:
+    """A regression label: the actual value as a float."""
+    if isinstance(label, bool) or not isinstance(label, int | float):
+        return _Invalid(f"must be the actual value, a number, got {_short(label)}")
+    return float(label)
 
 
 def _match_class(label: Any, classes: list[Any] | None) -> Any:

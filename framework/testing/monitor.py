@@ -20,9 +20,15 @@ from framework.testing.host import host_with
 STATUSES = {"ok", "warning", "drift", "skipped"}
 
 
-def synthetic_window(kind: str, rows: int = 2000, seed: int = 0) -> Any:
+def synthetic_window(
+    kind: str, rows: int = 2000, seed: int = 0, task: str = "classification"
+) -> Any:
     """A :class:`~framework.monitoring.window.MonitorWindow`: ``empty``, ``clean`` or
-    ``drifted``, against a reference profile of the same synthetic world."""
+    ``drifted``, against a reference profile of the same synthetic world. With
+    ``task="regression"`` the model predicts ``10 + 3x`` and the drifted world's truth is
+    ``10 - 3x``."""
+    if task == "regression":
+        return _regression_window(kind, rows, seed)
     import numpy as np
     import pandas as pd
 
@@ -105,6 +111,63 @@ def synthetic_window(kind: str, rows: int = 2000, seed: int = 0) -> Any:
     )
 
 
+def _regression_window(kind: str, rows: int, seed: int) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    from framework.evaluation.regression import regression_score
+    from framework.monitoring.profile import build_profile, numeric_profile
+    from framework.monitoring.window import MonitorWindow
+    from framework.records import ModelVersion
+
+    if kind not in ("empty", "clean", "drifted"):
+        raise ValueError(f"window kind {kind!r}: use empty, clean or drifted")
+
+    def world(n: int, rng: Any, drifted: bool) -> tuple[Any, Any, Any]:
+        x = rng.normal(1.5 if drifted else 0.0, 1.0, n)
+        amount = rng.lognormal(3.5 if drifted else 3.0, 0.5, n)
+        plan = rng.choice(["basic", "premium"], n).astype(object)
+        frame = pd.DataFrame({"x": x, "amount": amount, "plan": plan})
+        truth = 10 + (-3 if drifted else 3) * x + rng.normal(0, 1, n)
+        return frame, 10 + 3 * x, truth
+
+    rng = np.random.default_rng(seed)
+    reference, ref_pred, ref_truth = world(rows, rng, drifted=False)
+    profile = build_profile(reference, ["x", "amount"], ["plan"])
+    profile.predictions = numeric_profile("prediction", ref_pred)
+    baseline = {k: v for k, v in regression_score(ref_truth, ref_pred).items() if v is not None}
+    baseline["n_test"] = float(rows)
+    n = 0 if kind == "empty" else rows
+    inputs, predicted, truth = world(n, rng, drifted=kind == "drifted")
+    start = pd.Timestamp("2026-11-30T08:00:00Z")
+    log = pd.DataFrame(
+        {
+            "timestamp": [start + pd.Timedelta(seconds=int(i)) for i in range(n)],
+            "request_id": [f"req{i // 10:05d}-{i % 10}" for i in range(n)],
+            "model_version": 1,
+            "prediction": [float(v) for v in predicted],
+            "probabilities": [{} for _ in range(n)],
+        }
+    )
+    version = ModelVersion(
+        "contract", 1, "c" * 64, "2026-11-01T00:00:00+00:00", "contract-run", {}, baseline
+    )
+    return MonitorWindow(
+        model=version,
+        profile=profile,
+        baseline=baseline,
+        log=log,
+        inputs=inputs,
+        predictions=pd.Series([float(v) for v in predicted], dtype=object),
+        probabilities=pd.DataFrame(index=range(n)),
+        labels=pd.Series([float(v) for v in truth], dtype=object),
+        unreadable=0,
+        start=log["timestamp"].min().isoformat() if n else None,
+        end=log["timestamp"].max().isoformat() if n else None,
+        task="regression",
+    )
+
+
 class MonitorContract:
     """Subclass as ``Test...`` and provide a ``plugin`` fixture returning a configured monitor.
 
@@ -115,6 +178,8 @@ class MonitorContract:
 
     on_clean: frozenset[str] = frozenset(STATUSES)
     on_drifted: frozenset[str] = frozenset(STATUSES)
+    #: The windows' model: ``classification`` (binary) or ``regression``.
+    task: str = "classification"
 
     @pytest.fixture
     def plugin(self) -> Any:
@@ -123,7 +188,8 @@ class MonitorContract:
     def check(self, plugin: Any, kind: str) -> Any:
         from framework.monitoring.window import MonitorResult
 
-        (result,) = host_with("monitor", plugin).check_window(window=synthetic_window(kind))
+        window = synthetic_window(kind, task=self.task)
+        (result,) = host_with("monitor", plugin).check_window(window=window)
         assert isinstance(result, MonitorResult), result
         assert result.status in STATUSES, result.status
         assert result.summary and "\n" not in result.summary, result.summary

@@ -7,6 +7,11 @@ relation between inputs and target has moved: concept drift, which input drift a
 show. Below ``min_labels`` labelled rows the monitor says so and judges nothing: a handful of
 labels would raise false alarms.
 
+A regression model is watched on its errors (``regression_metrics``, RMSE and MAE by default)
+and R²: an error that grew by more than ``max_error_increase`` (a share of the baseline, so the
+same setting serves any unit) and beyond chance is concept drift; R² drops like a classifier's
+metrics, by ``max_drop``.
+
 Both figures are estimates: the baseline from ``n_test`` held-out rows, the window's from its
 labelled rows. A drop counts only when it is larger than ``max_drop`` *and* larger than chance
 explains at ``confidence``: the window metric's standard error is bootstrapped from its rows,
@@ -22,6 +27,7 @@ from typing import Any
 from framework import hookimpl
 from framework.errors import ConfigError
 from framework.evaluation.metrics import METRIC_NAMES
+from framework.evaluation.regression import LOWER_IS_BETTER, REGRESSION_METRICS
 from framework.monitoring.window import MonitorResult, MonitorWindow, Plot
 
 #: Chunks of the labelled rows, in time order, for the trend plot.
@@ -39,14 +45,28 @@ class PerformanceMonitor:
         max_drop: float = 0.05,
         min_labels: int = 30,
         confidence: float = 0.99,
+        regression_metrics: list[str] | None = None,
+        max_error_increase: float = 0.10,
     ) -> None:
         chosen = list(metrics or ["accuracy", "f1", "roc_auc"])
-        unknown = [name for name in chosen if name not in METRIC_NAMES]
-        if unknown:
+        numeric = list(regression_metrics or ["rmse", "mae"])
+        for key, names, known in (
+            ("metrics", chosen, METRIC_NAMES),
+            ("regression_metrics", numeric, REGRESSION_METRICS),
+        ):
+            unknown = [name for name in names if name not in known]
+            if unknown:
+                raise ConfigError(
+                    f"monitor.performance.{key}: unknown metric '{unknown[0]}'; "
+                    f"use any of {', '.join(known)}"
+                )
+        if float(max_error_increase) <= 0:
             raise ConfigError(
-                f"monitor.performance.metrics: unknown metric '{unknown[0]}'; "
-                f"use any of {', '.join(METRIC_NAMES)}"
+                f"monitor.performance.max_error_increase={max_error_increase} must be a positive "
+                "share of the baseline error, e.g. 0.10"
             )
+        self.regression_metrics = numeric
+        self.max_error_increase = float(max_error_increase)
         if not 0 <= float(max_drop) <= 1 or int(min_labels) < 1:
             raise ConfigError(
                 "monitor.performance: max_drop must be between 0 and 1 and min_labels at least 1 "
@@ -63,6 +83,9 @@ class PerformanceMonitor:
         self.min_labels = int(min_labels)
         self.confidence = float(confidence)
         self.z = NormalDist().inv_cdf(0.5 + float(confidence) / 2)
+
+    def watched(self, window: MonitorWindow) -> list[str]:
+        return self.regression_metrics if window.regression else self.metrics
 
     @hookimpl
     def check_window(self, window: MonitorWindow) -> MonitorResult:
@@ -81,21 +104,27 @@ class PerformanceMonitor:
         n_test = window.baseline.get("n_test")
         details = [
             self._compare(name, window.baseline.get(name), current.get(name), errors, count, n_test)
-            for name in self.metrics
+            for name in self.watched(window)
         ]
         findings = [d for d in details if d["finding"]]
         metrics = {"labelled": count, **{f"current_{k}": v for k, v in current.items()}}
         plots = [self._trend(window, labelled)]
         if findings:
             said = ", ".join(
-                f"{d['metric']} {d['current']:.3f} vs {d['baseline']:.3f} (down {d['drop']:.3f})"
+                f"{d['metric']} {d['current']:.3f} vs {d['baseline']:.3f} "
+                f"({'up' if d['metric'] in LOWER_IS_BETTER else 'down'} {abs(d['drop']):.3f})"
                 for d in findings
             )
             return MonitorResult(
                 "performance",
                 "drift",
                 f"concept drift: {said} on {count} labelled predictions, beyond "
-                f"monitor.performance.max_drop={self.max_drop:g} and chance",
+                + (
+                    f"monitor.performance.max_error_increase={self.max_error_increase:g}"
+                    if window.regression
+                    else f"monitor.performance.max_drop={self.max_drop:g}"
+                )
+                + " and chance",
                 metrics,
                 details,
                 plots,
@@ -103,11 +132,15 @@ class PerformanceMonitor:
         shown = ", ".join(
             f"{d['metric']} {d['current']:.3f}" for d in details if d["current"] is not None
         )
+        bound = (
+            f"errors within {self.max_error_increase:.0%} of evaluate's"
+            if window.regression
+            else f"within {self.max_drop:g} of evaluate"
+        )
         return MonitorResult(
             "performance",
             "ok",
-            f"{shown} on {count} labelled predictions, within {self.max_drop:g} of evaluate "
-            "or within chance",
+            f"{shown} on {count} labelled predictions, {bound} or within chance",
             metrics,
             details,
             plots,
@@ -132,13 +165,23 @@ class PerformanceMonitor:
                 "noise": None,
                 "finding": False,
             }
-        drop = float(baseline) - float(value)
+        # How much worse the window is: a lower score, or for an error metric a higher error.
+        worse = float(value) > float(baseline) if name in LOWER_IS_BETTER else None
+        drop = (
+            float(value) - float(baseline)
+            if name in LOWER_IS_BETTER
+            else float(baseline) - float(value)
+        )
         error = errors.get(name)
         if error is not None and n_test:
             # The baseline's error, scaled from the window's by the two sample sizes.
             error = error * math.sqrt(1 + count / float(n_test))
         noise = None if error is None else self.z * error
-        finding = drop > self.max_drop and (noise is None or drop > noise)
+        if worse is None:
+            beyond = drop > self.max_drop
+        else:  # a share of the baseline error, so one setting serves any unit
+            beyond = worse and drop > self.max_error_increase * abs(float(baseline))
+        finding = beyond and (noise is None or drop > noise)
         return {
             "metric": name,
             "baseline": float(baseline),
@@ -158,7 +201,14 @@ class PerformanceMonitor:
         import numpy as np
 
         from framework.evaluation.metrics import score
+        from framework.evaluation.regression import regression_score
 
+        if window.regression:
+            return regression_score(
+                np.asarray(window.labels.iloc[positions].tolist(), dtype=float),
+                np.asarray(window.predictions.iloc[positions].tolist(), dtype=float),
+                undefined_as_none=True,
+            )
         proba = window.probabilities.to_numpy(dtype=float)[positions]
         # Labels and predictions are object Series (classes of any type): plain lists give
         # scikit-learn arrays of the classes' own dtype.
@@ -177,10 +227,11 @@ class PerformanceMonitor:
 
         rows = np.flatnonzero(labelled.to_numpy())
         rng = np.random.default_rng(0)
-        samples: dict[str, list[float]] = {name: [] for name in self.metrics}
+        names = self.watched(window)
+        samples: dict[str, list[float]] = {name: [] for name in names}
         for _ in range(BOOTSTRAP):
             scored = self._score_rows(window, rng.choice(rows, size=len(rows), replace=True))
-            for name in self.metrics:
+            for name in names:
                 if scored.get(name) is not None:
                     samples[name].append(float(scored[name]))
         return {name: float(np.std(values)) for name, values in samples.items() if values}
@@ -189,7 +240,7 @@ class PerformanceMonitor:
         """The first watched metric over the window, in time-ordered chunks of labelled rows."""
         import numpy as np
 
-        name = self.metrics[0]
+        name = self.watched(window)[0]
         order = window.log.loc[labelled, "timestamp"].sort_values().index
         chunks = [chunk for chunk in np.array_split(order, TREND_POINTS) if len(chunk)]
         labels, values = [], []

@@ -46,3 +46,21 @@ class TestServiceMonitorContract(MonitorContract):
     @pytest.fixture
     def plugin(self) -> ServiceMonitor:
         return ServiceMonitor()
+
+
+class TestDriftMonitorOnARegressionModelContract(TestDriftMonitorContract):
+    task = "regression"  # the predictions are numbers: their drift is a numeric test
+
+
+class TestQualityMonitorOnARegressionModelContract(MonitorContract):
+    task = "regression"
+    on_clean = frozenset({"ok"})
+    on_drifted = frozenset({"warning", "drift"})  # amounts beyond the training range
+
+    @pytest.fixture
+    def plugin(self) -> QualityMonitor:
+        return QualityMonitor()
+
+
+class TestPerformanceMonitorOnARegressionModelContract(TestPerformanceMonitorContract):
+    task = "regression"  # RMSE and MAE against evaluate's; the drifted truth is 10 - 3x
