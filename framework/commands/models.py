@@ -17,6 +17,10 @@ def list_models() -> int:
     if not versions:
         print(f"no registered versions of '{cfg.project}' yet; the register stage adds them")
         return 0
+    # The headline metric: ROC AUC for classifiers, RMSE when the versions are regressors.
+    metric = "roc_auc" if any("roc_auc" in v.metrics for v in versions) else "rmse"
+    if not any(metric in v.metrics for v in versions):
+        metric = "roc_auc"
     rows = [
         [
             v.name,
@@ -24,12 +28,12 @@ def list_models() -> int:
             ",".join(v.aliases) or "-",
             v.created_at,
             v.run_id,
-            f"{v.metrics['roc_auc']:.4f}" if "roc_auc" in v.metrics else "-",
+            f"{v.metrics[metric]:.4f}" if metric in v.metrics else "-",
             v.sha256[:12],
         ]
         for v in versions
     ]
-    print(table(rows, ["model", "version", "aliases", "created", "run", "roc_auc", "sha256"]))
+    print(table(rows, ["model", "version", "aliases", "created", "run", metric, "sha256"]))
     return 0
 
 

@@ -26,7 +26,8 @@ def list_runs(limit: int, every_project: bool) -> int:
         print("no runs yet; `bucle run` or `dvc repro` records one")
         return 0
     metric_names = sorted({k for run in runs for k in run.metrics if not k.startswith("validate.")})
-    shown = [m for m in ("roc_auc", "f1", "accuracy") if m in metric_names] or metric_names[:3]
+    headline = ("roc_auc", "f1", "accuracy", "rmse", "mae", "r2")
+    shown = [m for m in headline if m in metric_names][:3] or metric_names[:3]
     rows = [
         [
             run.run_id,

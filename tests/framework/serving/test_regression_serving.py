@@ -131,3 +131,46 @@ def test_a_regression_candidate_is_smoke_tested_and_rolled_back_on_its_differenc
         name="sales", alias="production"
     )
     assert production.version == 1
+
+
+@pytest.mark.slow
+def test_the_loop_retrains_a_regression_model_when_its_errors_grow(
+    sales_project: tuple[Path, Path],
+) -> None:
+    """Concept drift in the sales (promotions stop working) and the actual units fed back: the
+    performance monitor finds RMSE up, retraining fires, the retrained model has the lower
+    RMSE on the new test rows, and the release promotes it."""
+    import json
+
+    from plugins.registries.local import LocalRegistry
+
+    project, _ = sales_project
+    promote(project, 1)
+    server = Server(project).start()
+    try:
+        server.wait_ready()
+        run_command(
+            [
+                *("bucle", "traffic", "--url", server.base, "--feedback", "1.0"),
+                *(*SALES, "data.row_offset=1000000", "data.drift=concept"),
+            ],
+            project,
+        )
+        report = run_command(["bucle", "monitor", "--url", server.base, "--last", "1200"], project)
+        assert "performance: drift" in report.stdout and "rmse" in report.stdout
+        # Learn the new world only: a mix of old and new demand fits neither (the gate says so).
+        new_only = [*SALES, "retrain.data.strategy=new_only"]
+        retrain = run_command(
+            ["bucle", "retrain", "--if-needed", "--url", server.base, *new_only], project
+        ).stdout
+    finally:
+        server.stop()
+    assert "trigger performance_drop: rmse up" in retrain
+    assert "gate: passed" in retrain and "promote: promoted" in retrain
+    journal = json.loads((project / ".bucle" / "retrain" / "retrains.json").read_text())
+    gate = journal[-1]["gate"]
+    assert gate["metric"] == "rmse" and gate["retrained"] < gate["production"]
+    production = LocalRegistry(str(project / ".bucle" / "registry.db")).get_model_alias(
+        name="sales", alias="production"
+    )
+    assert production.version == journal[-1]["version"] > 2
