@@ -64,3 +64,15 @@ class TestQualityMonitorOnARegressionModelContract(MonitorContract):
 
 class TestPerformanceMonitorOnARegressionModelContract(TestPerformanceMonitorContract):
     task = "regression"  # RMSE and MAE against evaluate's; the drifted truth is 10 - 3x
+
+
+def test_a_regression_models_predictions_are_tested_for_drift_as_numbers() -> None:
+    from framework.testing import synthetic_window
+
+    monitor = DriftMonitor()
+    clean = monitor.check_window(synthetic_window("clean", task="regression"))
+    drifted = monitor.check_window(synthetic_window("drifted", task="regression"))
+    assert clean.metrics["prediction_drift"] is False
+    assert drifted.metrics["prediction_drift"] is True  # x moved, so 10 + 3x did too
+    (row,) = [d for d in drifted.details if d.get("column") == "prediction"]
+    assert row["kind"] == "numeric", row
