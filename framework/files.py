@@ -14,6 +14,18 @@ from typing import Any
 CHUNK = 1 << 20
 
 
+def digest_key(sha256: str) -> str:
+    """``ab/cdef…``: where a content-addressed store keeps ``sha256``; refuses anything else.
+
+    A store names files by digest, so a malformed one (``../../etc``) must never reach a path.
+    """
+    from framework.errors import ArtifactError
+
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ArtifactError(f"'{sha256}' is not a sha256 hex digest; pass the full 64 digits")
+    return f"{sha256[:2]}/{sha256[2:]}"
+
+
 def sha256_file(path: Path) -> str:
     """The sha256 hex digest of a file's bytes, read in chunks."""
     digest = hashlib.sha256()

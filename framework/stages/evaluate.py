@@ -98,6 +98,41 @@ def reference_profile(
     return profile
 
 
+def write_scores(
+    context: RunContext,
+    test: Any,
+    task: str,
+    metrics: dict[str, Any],
+    y_true: Any,
+    y_pred: Any,
+    proba: Any = None,
+    classes: list[Any] | None = None,
+    positive: Any = None,
+) -> None:
+    """Score every slice, then write metrics.json and slices.json and stream the metrics."""
+    evaluate = context.cfg.evaluate
+    metric = slice_metric_of(evaluate, task)
+    report = slice_report(
+        test,
+        list(evaluate.slices),
+        y_true,
+        y_pred,
+        proba,
+        list(classes or []),
+        positive,
+        metric,
+        int(evaluate.min_slice_size),
+        list(dict.fromkeys([metric, *evaluate.slice_gate])),
+        task=task,
+    )
+    metrics.update(worst_metrics(report))
+    write_json(context.layout.metrics, metrics)
+    # Not write_json: its sorted keys would put "(missing)" first and the columns out of the
+    # configured order; people read this file top to bottom.
+    write_text(context.layout.slices, json.dumps({"task": task, **report}, indent=2) + "\n")
+    tracking.log_metrics(context, {k: float(v) for k, v in metrics.items() if k != "n_test"})
+
+
 def run(context: RunContext) -> dict[str, Path]:
     layout = context.layout
     bundle = load_model(layout.model)
@@ -127,24 +162,7 @@ def run_regression(context: RunContext, bundle: Any, test: Any, inputs: Any) -> 
         naive = float(train[context.target].mean())
         metrics.update(regression_business(y_true, y_pred, naive, econ))
 
-    metric = slice_metric_of(evaluate, "regression")
-    ranked = list(dict.fromkeys([metric, *evaluate.slice_gate]))
-    report = slice_report(
-        test,
-        list(evaluate.slices),
-        y_true,
-        y_pred,
-        None,
-        [],
-        None,
-        metric,
-        int(evaluate.min_slice_size),
-        ranked,
-        task="regression",
-    )
-    metrics.update(worst_metrics(report))
-    write_json(layout.metrics, metrics)
-    write_text(layout.slices, json.dumps({"task": "regression", **report}, indent=2) + "\n")
+    write_scores(context, test, "regression", metrics, y_true, y_pred)
     versus, residuals = plot_tables(y_true, y_pred)
     write_with(layout.predicted_plot, lambda temporary: versus.to_csv(temporary, index=False))
     write_with(layout.residual_plot, lambda temporary: residuals.to_csv(temporary, index=False))
@@ -154,7 +172,6 @@ def run_regression(context: RunContext, bundle: Any, test: Any, inputs: Any) -> 
     )
     profile.predictions = numeric_profile("prediction", y_pred)
     profile.save(layout.profile)
-    tracking.log_metrics(context, {k: float(v) for k, v in metrics.items() if k != "n_test"})
     return {
         "profile": layout.profile,
         "metrics": layout.metrics,
@@ -190,32 +207,12 @@ def run_classification(context: RunContext, bundle: Any, test: Any, inputs: Any)
             default = confusion_counts(y_true, bundle.pipeline.predict(inputs), classes)
             metrics["business_value_default_threshold"] = value_of(default, econ)["per_period"]
 
-    metric = slice_metric_of(evaluate)
-    ranked = list(dict.fromkeys([metric, *evaluate.slice_gate]))
-    report = slice_report(
-        test,
-        list(evaluate.slices),
-        y_true,
-        y_pred,
-        proba,
-        classes,
-        positive,
-        metric,
-        int(evaluate.min_slice_size),
-        ranked,
-    )
-    metrics.update(worst_metrics(report))
-
-    write_json(layout.metrics, metrics)
-    # Not write_json: its sorted keys would put "(missing)" first and the columns out of the
-    # configured order; people read this file top to bottom.
-    write_text(layout.slices, json.dumps({"task": "classification", **report}, indent=2) + "\n")
+    write_scores(context, test, "classification", metrics, y_true, y_pred, proba, classes, positive)
     confusion = pd.DataFrame({"actual": y_true.astype(str), "predicted": y_pred.astype(str)})
     write_with(layout.confusion_plot, lambda temporary: confusion.to_csv(temporary, index=False))
     roc = roc_points(y_true, proba, classes, positive)
     write_with(layout.roc_plot, lambda temporary: roc.to_csv(temporary, index=False))
     reference_profile(layout, bundle, test, y_pred, proba, positive).save(layout.profile)
-    tracking.log_metrics(context, {k: float(v) for k, v in metrics.items() if k != "n_test"})
     return {
         "profile": layout.profile,
         "metrics": layout.metrics,

@@ -35,7 +35,6 @@ def synthetic_window(
     from framework.evaluation.metrics import score
     from framework.monitoring.profile import build_profile
     from framework.monitoring.window import MonitorWindow
-    from framework.records import ModelVersion
 
     def world(n: int, rng: Any, drifted: bool) -> tuple[Any, Any, Any]:
         x = rng.normal(1.5 if drifted else 0.0, 1.0, n)
@@ -73,26 +72,8 @@ def synthetic_window(
         raise ValueError(f"window kind {kind!r}: use empty, clean or drifted")
     inputs, proba, labels = world(n, rng, drifted=kind == "drifted")
     predictions = (proba >= 0.5).astype(int)
-    start = pd.Timestamp("2026-11-30T08:00:00Z")
-    log = pd.DataFrame(
-        {
-            "timestamp": [start + pd.Timedelta(seconds=int(i)) for i in range(n)],
-            "request_id": [f"req{i // 10:05d}-{i % 10}" for i in range(n)],
-            "model_version": 1,
-            "prediction": list(predictions),
-            "probabilities": [{"0": 1 - p, "1": p} for p in proba],
-        }
-    )
-    version = ModelVersion(
-        name="contract",
-        version=1,
-        sha256="c" * 64,
-        created_at="2026-11-01T00:00:00+00:00",
-        run_id="contract-run",
-        lineage={},
-        metrics=baseline,
-        aliases=["production"],
-    )
+    log = _inference_log(list(predictions), [{"0": 1 - p, "1": p} for p in proba])
+    version = _version(baseline)
     return MonitorWindow(
         model=version,
         profile=profile,
@@ -118,7 +99,6 @@ def _regression_window(kind: str, rows: int, seed: int) -> Any:
     from framework.evaluation.regression import regression_score
     from framework.monitoring.profile import build_profile, numeric_profile
     from framework.monitoring.window import MonitorWindow
-    from framework.records import ModelVersion
 
     if kind not in ("empty", "clean", "drifted"):
         raise ValueError(f"window kind {kind!r}: use empty, clean or drifted")
@@ -139,19 +119,8 @@ def _regression_window(kind: str, rows: int, seed: int) -> Any:
     baseline["n_test"] = float(rows)
     n = 0 if kind == "empty" else rows
     inputs, predicted, truth = world(n, rng, drifted=kind == "drifted")
-    start = pd.Timestamp("2026-11-30T08:00:00Z")
-    log = pd.DataFrame(
-        {
-            "timestamp": [start + pd.Timedelta(seconds=int(i)) for i in range(n)],
-            "request_id": [f"req{i // 10:05d}-{i % 10}" for i in range(n)],
-            "model_version": 1,
-            "prediction": [float(v) for v in predicted],
-            "probabilities": [{} for _ in range(n)],
-        }
-    )
-    version = ModelVersion(
-        "contract", 1, "c" * 64, "2026-11-01T00:00:00+00:00", "contract-run", {}, baseline
-    )
+    log = _inference_log([float(v) for v in predicted], [{} for _ in range(n)])
+    version = _version(baseline)
     return MonitorWindow(
         model=version,
         profile=profile,
@@ -165,6 +134,38 @@ def _regression_window(kind: str, rows: int, seed: int) -> Any:
         start=log["timestamp"].min().isoformat() if n else None,
         end=log["timestamp"].max().isoformat() if n else None,
         task="regression",
+    )
+
+
+def _inference_log(predictions: list[Any], probabilities: list[dict[str, float]]) -> Any:
+    """A window's inference-log rows: one a second, ten records a request, version 1."""
+    import pandas as pd
+
+    start = pd.Timestamp("2026-11-30T08:00:00Z")
+    n = len(predictions)
+    return pd.DataFrame(
+        {
+            "timestamp": [start + pd.Timedelta(seconds=int(i)) for i in range(n)],
+            "request_id": [f"req{i // 10:05d}-{i % 10}" for i in range(n)],
+            "model_version": 1,
+            "prediction": predictions,
+            "probabilities": probabilities,
+        }
+    )
+
+
+def _version(baseline: dict[str, float]) -> Any:
+    from framework.records import ModelVersion
+
+    return ModelVersion(
+        name="contract",
+        version=1,
+        sha256="c" * 64,
+        created_at="2026-11-01T00:00:00+00:00",
+        run_id="contract-run",
+        lineage={},
+        metrics=baseline,
+        aliases=["production"],
     )
 
 

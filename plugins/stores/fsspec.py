@@ -24,7 +24,7 @@ from typing import Any
 
 from framework import hookimpl
 from framework.errors import ArtifactError, ConfigError, PluginError
-from framework.files import atomic_path, sha256_file
+from framework.files import atomic_path, digest_key, sha256_file
 from framework.urls import masked, masked_text
 
 CHUNK = 1 << 20
@@ -62,13 +62,8 @@ class FsspecStore:
     def __repr__(self) -> str:
         return f"FsspecStore(url={self.shown!r})"  # never the storage options
 
-    def _key(self, sha256: str) -> str:
-        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-            raise ArtifactError(f"'{sha256}' is not a sha256 hex digest; pass the full 64 digits")
-        return f"{sha256[:2]}/{sha256[2:]}"
-
     def _remote(self, sha256: str) -> str:
-        return f"{self.root.rstrip('/')}/{self._key(sha256)}"
+        return f"{self.root.rstrip('/')}/{digest_key(sha256)}"
 
     def _uri(self, sha256: str) -> str:
         return masked(self.fs.unstrip_protocol(self._remote(sha256)))
@@ -93,7 +88,7 @@ class FsspecStore:
 
     @hookimpl
     def get_artifact(self, sha256: str) -> Path:
-        cached = self.cache / self._key(sha256)
+        cached = self.cache / digest_key(sha256)
         if cached.is_file() and sha256_file(cached) == sha256:
             return cached
         remote = self._remote(sha256)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from framework import hookimpl
 from framework.errors import ArtifactError
-from framework.files import atomic_path, sha256_file
+from framework.files import atomic_path, digest_key, sha256_file
 
 
 class LocalStore:
@@ -21,9 +21,7 @@ class LocalStore:
         self.root = Path(root)
 
     def _location(self, sha256: str) -> Path:
-        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-            raise ArtifactError(f"'{sha256}' is not a sha256 hex digest; pass the full 64 digits")
-        return self.root / sha256[:2] / sha256[2:]
+        return self.root / digest_key(sha256)
 
     @hookimpl
     def put_artifact(self, path: Path, sha256: str) -> str:
