@@ -70,6 +70,14 @@ ALLOWED = (
     f"and the functions {', '.join(FUNCTIONS)}"
 )
 
+# Size limits: a config is data, so an expression must not be able to exhaust the parser's
+# recursion (Python's own limit is about 1,000 frames; each level of nesting costs a few) or make
+# every request pay for a monster. Real features stay far below them.
+MAX_LENGTH = 1000  # characters
+MAX_DEPTH = 64  # operations nested inside one another
+MAX_NODES = 256  # names, numbers, operations and calls in all
+QUOTED = 80  # characters of an expression quoted in an error message
+
 _BINARY_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
 _COMPARISONS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 
@@ -199,6 +207,11 @@ def parse_expression(name: str, expression: str, section: str = CONFIG_PATH) -> 
         raise ConfigError(
             f"{where}: expected an expression like 'total_spend / n_orders', got {expression!r}"
         )
+    if len(expression.strip()) > MAX_LENGTH:
+        raise ConfigError(
+            f"{where}: {_quoted(expression)} is longer than {MAX_LENGTH} characters; "
+            "split it into several features that build on each other"
+        )
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as error:
@@ -207,13 +220,14 @@ def parse_expression(name: str, expression: str, section: str = CONFIG_PATH) -> 
             f" at character {error.offset}" if error.offset and error.offset <= len(text) else ""
         )
         raise ConfigError(
-            f"{where}: {expression!r} is not a valid expression ({error.msg}{place}); "
+            f"{where}: {_quoted(expression)} is not a valid expression ({error.msg}{place}); "
             "write it like 'total_spend / n_orders'"
         ) from None
     except (RecursionError, MemoryError):
         raise ConfigError(
             f"{where}: {expression!r} is nested too deeply; split it into several features"
         ) from None
+    _check_size(tree.body, where, expression)
     columns: set[str] = set()
     _check_node(tree.body, where, expression, columns)
     return DerivedFeature(name, expression, tuple(sorted(columns)), tree, section)
@@ -242,8 +256,38 @@ def compute_features(frame: pd.DataFrame, derived: Mapping[str, str]) -> pd.Data
 # ---------------------------------------------------------------------------------------------
 
 
+def _quoted(expression: str) -> str:
+    """``expression`` quoted for an error message, cut short so the message stays one line."""
+    text = expression.strip()
+    return repr(text if len(text) <= QUOTED else text[:QUOTED] + "...")
+
+
 def _refuse(where: str, expression: str, what: str) -> ConfigError:
-    return ConfigError(f"{where}: {expression!r} uses {what}, which is not allowed; {ALLOWED}")
+    return ConfigError(
+        f"{where}: {_quoted(expression)} uses {what}, which is not allowed; {ALLOWED}"
+    )
+
+
+def _check_size(tree: ast.AST, where: str, expression: str) -> None:
+    """Refuse an expression nested deeper or larger than the limits, walking without recursion
+    (the recursive checks and evaluation below rely on this having passed)."""
+    pending, count = [(tree, 1)], 0
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, ast.operator | ast.unaryop | ast.boolop | ast.cmpop | ast.expr_context):
+            continue  # an operator's token, not a level of nesting
+        count += 1
+        if depth > MAX_DEPTH:
+            raise ConfigError(
+                f"{where}: {_quoted(expression)} nests more than {MAX_DEPTH} operations inside "
+                "one another; split it into several features that build on each other"
+            )
+        if count > MAX_NODES:
+            raise ConfigError(
+                f"{where}: {_quoted(expression)} has more than {MAX_NODES} names, numbers and "
+                "operations; split it into several features that build on each other"
+            )
+        pending.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 def _check_node(node: ast.AST, where: str, expression: str, columns: set[str]) -> None:
@@ -259,8 +303,16 @@ def _check_node(node: ast.AST, where: str, expression: str, columns: set[str]) -
         if isinstance(value, bool) or not isinstance(value, int | float):
             what = "text strings" if isinstance(value, str | bytes) else f"the constant {value!r}"
             raise _refuse(where, expression, what)
-        if not math.isfinite(float(value)):
-            raise _refuse(where, expression, f"the number {value!r}, which is too large")
+        try:
+            finite = math.isfinite(float(value))
+        except OverflowError:  # an int literal beyond any float: 400 digits, say
+            finite = False
+        if not finite:
+            digits = len(str(value))
+            raise ConfigError(
+                f"{where}: {_quoted(expression)} holds a number too large for a float "
+                f"({digits} digits); use a smaller number"
+            )
     elif isinstance(node, ast.BinOp):
         if not isinstance(node.op, _BINARY_OPERATORS):
             raise _refuse(where, expression, _describe(node.op))

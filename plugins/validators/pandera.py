@@ -11,6 +11,11 @@ uniqueness under consistency. A failure pandera pins to rows quarantines those r
 cannot (a whole column of the wrong type, a missing column) fails the stage, as a dataset-level
 check of the rules validator does.
 
+``str_matches`` and ``str_contains`` run on RE2 (``google-re2``), a linear-time engine, instead
+of pandera's own checks on Python's backtracking ``re``: a pattern in config is data, and
+``(a+)+$`` against a near miss would otherwise stall the stage for ever. RE2 has no
+backreferences or lookaround; a pattern that uses them is a config error naming the check.
+
 pandera is an optional extra (``pip install bucle[pandera]``), imported when this plugin is built.
 """
 
@@ -50,6 +55,8 @@ CHECKS = (
     "unique_values_eq",
 )
 SAMPLE = 5  # failure cases quoted in a check's detail
+#: Checks whose argument is a regular expression, run on RE2: name -> the pattern method used.
+PATTERN_CHECKS = {"str_matches": "match", "str_contains": "search"}
 
 
 class PanderaValidator:
@@ -124,6 +131,8 @@ class PanderaValidator:
                 f"{where}.checks.{name} is not a built-in pandera check; use one of "
                 f"{', '.join(CHECKS)}{did_you_mean(name, CHECKS)}"
             )
+        if name in PATTERN_CHECKS:
+            return _pattern_check(pa, f"{where}.checks.{name}", name, argument)
         factory = getattr(pa.Check, name)
         try:
             if isinstance(argument, Mapping):
@@ -186,6 +195,46 @@ class PanderaValidator:
         if _present(number) and int(number) < len(names):
             return f"{column}:{names[int(number)]}"
         return f"{column}:{check.split('(')[0]}"
+
+
+def _pattern_check(pa: Any, where: str, name: str, pattern: Any) -> Any:
+    """pandera's ``str_matches``/``str_contains`` with the same meaning, evaluated by RE2."""
+    import re2
+
+    if not isinstance(pattern, str):
+        raise ConfigError(f"{where}={pattern!r}: expected a regular expression as text")
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print its parse error to stderr as well
+    try:
+        compiled = re2.compile(pattern, options)
+    except re2.error as error:
+        raise ConfigError(f"{where}={pattern!r}: {_pattern_problem(pattern, error)}") from None
+    find = getattr(compiled, PATTERN_CHECKS[name])
+
+    def check(values: Any) -> Any:
+        return values.map(lambda value: isinstance(value, str) and find(value) is not None)
+
+    return pa.Check(check, name=name, error=f"{name}('{pattern}')")
+
+
+def _pattern_problem(pattern: str, error: Exception) -> str:
+    """Why RE2 refused a pattern, in the words of the fix."""
+    import re
+
+    try:
+        re.compile(pattern)
+    except re.error as invalid:
+        return f"not a valid pattern ({invalid}); fix the regular expression"
+    feature = "backreferences" if re.search(r"\\[1-9]|\(\?P=", pattern) else None
+    if feature is None and re.search(r"\(\?<?[=!]", pattern):
+        feature = "lookaround"
+    reason = error.args[0] if error.args else error
+    if isinstance(reason, bytes):
+        reason = reason.decode(errors="replace")
+    return (
+        f"uses {feature or 'a construct'}, which RE2 (the linear-time engine Bucle runs config "
+        f"patterns on) does not support ({reason}); rewrite it without {feature or 'it'}"
+    )
 
 
 def _present(value: Any) -> bool:

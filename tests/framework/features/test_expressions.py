@@ -337,3 +337,40 @@ def test_an_expression_from_another_section_names_that_section_when_it_fails() -
     assert str(absent.value).startswith(
         "validate.rules.consistency.adult: 'age >= 18' reads column 'age', which is not in the data"
     )
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("x + " + "9" * 400, "number too large.*400 digits"),
+        ("-" * 2000 + "x", "longer than 1000 characters"),
+        ("+".join(["x"] * 2000), "longer than 1000 characters"),
+        ("-" * 500 + "x", "nests more than 64 operations"),
+        ("+".join(["x"] * 300), "nests more than 64 operations"),
+        ("not " * 200 + "x", "nests more than 64 operations"),
+        ("(" * 300 + "x" + ")" * 300, "nests more than 64|not a valid expression"),
+        ("max(" + ",".join(["x"] * 300) + ")", "more than 256 names"),
+    ],
+    ids=[
+        "400 digits",
+        "2000 unary",
+        "2000 sums",
+        "500 unary",
+        "300 sums",
+        "nots",
+        "parens",
+        "wide",
+    ],
+)
+def test_an_oversized_expression_is_a_one_line_config_error(expression: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected) as error:
+        parse_expression("f", expression)
+    message = str(error.value)
+    assert "\n" not in message and message.startswith("features.derived.f: ")
+    assert len(message) < 400  # the expression is quoted shortened, not in full
+
+
+def test_an_expression_at_a_realistic_size_still_parses() -> None:
+    columns = [f"c{i}" for i in range(40)]
+    feature = parse_expression("total", " + ".join(columns))
+    assert feature.columns == tuple(sorted(columns))

@@ -127,3 +127,57 @@ def test_the_validate_stage_quarantines_what_pandera_flags(project: Path, run) -
     report = json.loads((project / "reports" / "validation.json").read_text())
     names = {check["name"] for check in report["checks"]}
     assert {"tenure_months:le", "customer_id:unique", "plan:isin"} <= names
+
+
+# A pattern that backtracks exponentially in Python's `re` on a near-miss: (a+)+$ against
+# "aaaa...ab" takes 2**n steps. A config is data; it must not be able to stall a stage.
+CATASTROPHIC = {"code": {"dtype": "str", "checks": {"str_matches": "(a+)+$"}}}
+NEAR_MISS = "a" * 40 + "b"
+
+
+def test_a_backtracking_pattern_cannot_stall_validation(tmp_path: Path) -> None:
+    """Run in a subprocess: on a backtracking engine this never finishes, and the test fails on
+    the generous time-out instead of hanging the suite."""
+    import subprocess
+    import sys
+
+    script = (
+        "import pandas as pd\n"
+        "from plugins.validators.pandera import PanderaValidator\n"
+        f"validator = PanderaValidator(columns={CATASTROPHIC!r})\n"
+        f"frame = pd.DataFrame({{'code': [{NEAR_MISS!r}, 'aaa', 'b']}})\n"
+        "found = {r.name: r for r in validator.validate_data(frame=frame, target='code')}\n"
+        "print(found['code:str_matches'].failed_rows)\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("str_matches with (a+)+$ was still running after 60 s")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(0, 2)"  # the near miss and 'b' fail; 'aaa' matches
+
+
+def test_str_contains_searches_on_the_same_safe_engine() -> None:
+    columns = {"code": {"dtype": "str", "checks": {"str_contains": "x+y"}}}
+    frame = pd.DataFrame({"code": ["xxz", "zzxy", "y"]})
+    found = results(frame, columns=columns)
+    assert found["code:str_contains"].failed_rows == (0, 2)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"(a)\1", r"str_matches.*backreferences.*RE2"),
+        (r"(?=a)a", r"str_matches.*lookaround.*RE2"),
+        (r"[a-", r"str_matches.*not a valid pattern"),
+    ],
+)
+def test_a_pattern_the_safe_engine_cannot_run_is_a_config_error(
+    pattern: str, expected: str
+) -> None:
+    columns = {"code": {"dtype": "str", "checks": {"str_matches": pattern}}}
+    with pytest.raises(ConfigError, match=expected) as error:
+        PanderaValidator(columns=columns)
+    assert "\n" not in str(error.value)
