@@ -222,3 +222,54 @@ def test_failing_stage_fails_repro_with_one_line_and_no_traceback(
     tracked = runs(workspace)
     assert [status for _, status, _ in tracked] == ["finished", "failed"]
     assert "validation failed: " in tracked[-1][2]["error"]
+
+
+SECRET_VALUE = "aws-Zq9sEcReT-value"
+SECRET_REFERENCE = "${oc.env:AWS_SECRET}"
+
+
+def secret_store(workspace: Path) -> list[str]:
+    """Overrides that move the artifact store to fsspec with a secret read from the env."""
+    return [
+        "store=fsspec",
+        f"store.url=file://{workspace.parent / 'remote'}",
+        f"+store.storage_options.secret={SECRET_REFERENCE}",
+    ]
+
+
+@pytest.mark.slow
+def test_a_secret_reference_reaches_params_and_dvc_lock_but_its_value_never(
+    baseline: Baseline, workspace: Path
+) -> None:
+    env = {**baseline.env, "AWS_SECRET": SECRET_VALUE, "OTHER_SECRET": SECRET_VALUE + "2"}
+    run_command(["bucle", "params", *secret_store(workspace)], workspace, env)
+    result = run_command(["dvc", "repro"], workspace, env)
+    assert ran(result) == ["register"], result.stdout  # the register stage reads the store
+    for committed in ("params.yaml", "dvc.lock"):
+        text = (workspace / committed).read_text()
+        assert SECRET_REFERENCE in text, committed
+        assert SECRET_VALUE not in text, committed
+    assert SECRET_VALUE not in json.dumps(runs(workspace)[-1][2])  # the run's manifest
+
+    # A changed reference is a changed param: DVC reruns the stage that reads it.
+    overrides = [
+        *secret_store(workspace)[:2],
+        "+store.storage_options.secret=${oc.env:OTHER_SECRET}",
+    ]
+    run_command(["bucle", "params", *overrides], workspace, env)
+    assert ran(run_command(["dvc", "repro"], workspace, env)) == ["register"]
+
+
+@pytest.mark.slow
+def test_exp_run_keeps_a_secret_reference_unresolved_in_params(
+    baseline: Baseline, workspace: Path
+) -> None:
+    env = {**baseline.env, "AWS_SECRET": SECRET_VALUE}
+    overrides = [arg for override in secret_store(workspace) for arg in ("-S", override)]
+    result = run_command(["dvc", "exp", "run", *overrides], workspace, env)
+    assert ran(result) == ["register"], result.stdout
+    params = (workspace / "params.yaml").read_text()
+    assert f"secret: {SECRET_REFERENCE}" in params
+    assert SECRET_VALUE not in params
+    assert SECRET_VALUE not in (workspace / "dvc.lock").read_text()
+    assert SECRET_VALUE not in json.dumps(runs(workspace)[-1][2])

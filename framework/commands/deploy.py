@@ -42,10 +42,11 @@ def deploy_command(
 
 
 def start(overrides: Sequence[str], host: str | None, port: int | None) -> int:
-    from framework.commands.serve import serve_config
+    from framework.commands.serve import serve_config, warn_exposure
     from framework.hooks.host import build_host
 
     cfg = serve_config(overrides, host, port)
+    warn_exposure(cfg.serve)  # refuses an open address without a token before anything starts
     deployer = build_host(cfg, ["deployer"]).hook
     settings = {
         "host": str(cfg.serve.host),

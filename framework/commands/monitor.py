@@ -20,9 +20,9 @@ logger = logging.getLogger("bucle.monitor")
 
 #: ``send_on`` values: which report statuses an alerter is sent.
 SEND_ON = {
-    "findings": ("warning", "drift"),
-    "drift": ("drift",),
-    "always": ("ok", "warning", "drift", "skipped"),
+    "findings": ("warning", "drift", "error"),
+    "drift": ("drift", "error"),
+    "always": ("ok", "warning", "drift", "skipped", "error"),
 }
 
 
@@ -53,7 +53,8 @@ def monitor(
     write_report(report, json_path, html_path)
     host.hook.on_monitor_report(report=report)
     print_report(report)
-    return 1 if fail_on_drift and report["status"] == "drift" else 0
+    # An error (a statistic that is NaN or infinite) can hide drift: it fails the run too.
+    return 1 if fail_on_drift and report["status"] in ("drift", "error") else 0
 
 
 def with_builtin_defaults(cfg: Any) -> Any:
@@ -109,6 +110,29 @@ def run_monitor(name: str, plugin: Any, window: Any) -> Any:
         return MonitorResult(name, "skipped", f"failed: {type(error).__name__}: {error}")
     if result is None:
         return MonitorResult(name, "skipped", "the monitor returned nothing")
+    return refuse_non_finite(result)
+
+
+def refuse_non_finite(result: Any) -> Any:
+    """A result that says ``ok`` while one of its figures is NaN or infinite becomes ``error``:
+    such a figure judges nothing, and ``ok`` would hide whatever the window holds."""
+    import math
+
+    if result.status != "ok":
+        return result
+    broken = [
+        f"{key} {value}"
+        for key, value in (result.metrics or {}).items()
+        if isinstance(value, float) and not math.isfinite(value)
+    ]
+    if not broken:
+        return result
+    result.status = "error"
+    result.summary = f"{', '.join(broken)} is not finite, so the window cannot be judged"
+    result.metrics = {
+        key: str(value) if isinstance(value, float) and not math.isfinite(value) else value
+        for key, value in result.metrics.items()
+    }
     return result
 
 

@@ -186,6 +186,7 @@ def rehearse(
         sample_records,
         staging_server,
     )
+    from framework.serving.auth import client_headers
     from framework.serving.models import load_version
 
     name = str(cfg.project)
@@ -200,10 +201,13 @@ def rehearse(
     try:
         with staging_server(port, "candidate", log_path, policy.staging_timeout, overrides) as base:
             journal.decide("staging", "started", f"v{candidate.version} serving on {base}")
+            headers = client_headers(cfg.serve)  # the predict token, if /predict needs one
             results = [
-                check_schema(base, candidate, bundle, records[0]),
-                check_predictions(base, bundle, table, records),
-                check_latency(base, records[: policy.smoke_records], policy.smoke_latency_ms),
+                check_schema(base, candidate, bundle, records[0], headers),
+                check_predictions(base, bundle, table, records, headers),
+                check_latency(
+                    base, records[: policy.smoke_records], policy.smoke_latency_ms, headers
+                ),
             ]
     except BucleError as error:
         journal.decide("staging", "failed", str(error))

@@ -122,6 +122,7 @@ def reproduce_run(run_id: str, tolerance: float = 1e-9) -> int:
     """Re-run a tracked run from its stored config alone and say whether its metrics match."""
     from framework.commands.project import project_host, table
     from framework.commands.runs import tracked_run
+    from framework.modeling.estimator import check_declared_targets, declared_model_targets
     from framework.secrets import restore_secrets
 
     project_cfg, host = project_host("tracker")
@@ -134,8 +135,13 @@ def reproduce_run(run_id: str, tolerance: float = 1e-9) -> int:
         )
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     work = Path("outputs", "reproduce", f"{original.run_id}-{stamp}").resolve()
+    # The record is data: it may only name estimators a model option declares, as written and
+    # once its interpolations are resolved.
+    declared = declared_model_targets()
+    check_declared_targets(config.get("model"), declared, f"run {original.run_id}")
     config = restore_secrets(config, OmegaConf.to_container(project_cfg, resolve=True))
     cfg = validate_config(OmegaConf.create(relocate(config, work)), f"run {original.run_id}")
+    check_declared_targets(cfg.model, declared, f"run {original.run_id}")
     context = run_pipeline(cfg, tags={"reproduces": original.run_id})
     fresh = host.hook.get_run(run_id=context.run_id)
 

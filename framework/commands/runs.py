@@ -8,6 +8,7 @@ from framework.commands.project import project_host, table
 from framework.errors import BucleError
 from framework.pipeline.tracking import flatten
 from framework.records import RunRecord
+from framework.secrets import masked_value, redacted_params
 
 
 def tracked_run(host, run_id: str) -> RunRecord:
@@ -52,7 +53,7 @@ def show_run(run_id: str) -> int:
     print(f"started   {run.started_at}   ended {run.ended_at or '-'}")
     print(f"git       {git.get('commit') or '-'}{' (dirty)' if git.get('dirty') else ''}")
     if manifest.get("error"):
-        print(f"error     {manifest['error']}")
+        print(f"error     {masked_value(str(manifest['error']))}")
     if run.tags:
         print("tags      " + ", ".join(f"{k}={v}" for k, v in sorted(run.tags.items())))
     print("\nmetrics")
@@ -61,8 +62,8 @@ def show_run(run_id: str) -> int:
     print("\nartifacts")
     for name, sha in sorted(run.artifacts.items()):
         print(f"  {name:<28} {sha[:16]}")
-    print("\nparams")
-    for key, value in sorted(run.params.items()):
+    print("\nparams")  # a record written before a rule existed is shown through it anyway
+    for key, value in sorted(redacted_params(run.params).items()):
         print(f"  {key:<40} {json.dumps(value, default=str)}")
     return 0
 
@@ -76,7 +77,7 @@ def compare_runs(first: str, second: str) -> int:
         delta = f"{vb - va:+.4f}" if va is not None and vb is not None else "-"
         rows.append([key, _num(va), _num(vb), delta])
     print(table(rows, ["metric", a.run_id, b.run_id, "change"]))
-    params_a, params_b = flatten(a.params), flatten(b.params)
+    params_a, params_b = redacted_params(flatten(a.params)), redacted_params(flatten(b.params))
     differing = [
         [key, json.dumps(params_a.get(key)), json.dumps(params_b.get(key))]
         for key in sorted(set(params_a) | set(params_b))

@@ -4,8 +4,10 @@ For rehearsing the loop without real users: the configured source (``data``) gen
 reads rows, with any overrides (``data.drift=input``, ``data.n_rows=2000``,
 ``data.path=next_week.csv``), and they are posted to ``/predict`` in batches like a client
 would, without the target. With ``--feedback SHARE`` the true labels of that share of the rows
-are then posted to ``/feedback``, as ground truth arriving later. The seed defaults to one past
-the config's, so the traffic is not the training data itself.
+are then posted to ``/feedback``, as ground truth arriving later, with the write token of the
+config (``serve.token``, else ``BUCLE_SERVE_TOKEN``); ``/predict`` gets the predict token when
+there is one. The seed defaults to one past the config's, so the traffic is not the training
+data itself.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ def traffic(
     from framework.commands.serve import command_config
     from framework.hooks.host import build_host
     from framework.httpclient import request_json
+    from framework.serving.auth import client_headers
 
     if batch < 1 or not 0.0 <= feedback <= 1.0 or (rows is not None and rows < 1):
         raise BucleError(
@@ -35,6 +38,14 @@ def traffic(
             "least 1 and feedback a share between 0 and 1"
         )
     cfg = command_config(overrides)
+    # The tokens of the server's config (or BUCLE_SERVE_TOKEN / BUCLE_PREDICT_TOKEN).
+    predict_headers = client_headers(cfg.serve)
+    write_headers = client_headers(cfg.serve, write=True)
+    if feedback > 0 and not write_headers:
+        raise BucleError(
+            "--feedback needs the server's write token: set serve.token or the environment "
+            "variable BUCLE_SERVE_TOKEN to the token the server was started with"
+        )
     host = build_host(cfg, ["source", "deployer"])
     base = server_url(host.hook, url)
     seed = int(cfg.seed) + 1 if seed is None else seed
@@ -54,7 +65,7 @@ def traffic(
             "POST",
             base + "/predict",
             {"records": chunk},
-            {"X-Request-ID": f"traffic-{seed}-{start // batch}"},
+            {"X-Request-ID": f"traffic-{seed}-{start // batch}", **predict_headers},
             timeout=60,
         )
         if status is None:
@@ -72,13 +83,16 @@ def traffic(
     if feedback > 0 and answered:
         count = round(feedback * len(answered))
         items = [
-            {"request_id": request_id, "label": plain(label)}
+            {"request_id": request_id, "label": plain(label), "source": "bucle traffic"}
             for request_id, label in answered[:count]
         ]
         stored = 0
         for start in range(0, len(items), batch * 10):
             status, body = request_json(
-                "POST", base + "/feedback", {"items": items[start : start + batch * 10]}
+                "POST",
+                base + "/feedback",
+                {"items": items[start : start + batch * 10]},
+                write_headers,
             )
             if status != 200:
                 raise BucleError(f"POST /feedback answered HTTP {status}: {body}")

@@ -9,6 +9,8 @@ see the schema at all.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -56,13 +58,38 @@ def group_options(group: str, conf_dir: Path | None = None) -> list[str]:
 
 
 def render_params(cfg: DictConfig) -> str:
-    """The text of ``params.yaml`` for a composed config: resolved YAML, as DVC writes it."""
-    cfg = cfg.copy()
+    """The text of ``params.yaml`` for a composed config: resolved YAML, as DVC writes it.
+
+    Everything is resolved but environment references: ``${oc.env:NAME}`` stays as written, so
+    a secret read from the environment never reaches this committed file (nor ``dvc.lock``);
+    the stage that loads the file resolves it. A secret written as a value is refused.
+    """
+    from framework.config.env_refs import env_references_kept
+
+    refuse_literal_secrets(OmegaConf.to_container(cfg, resolve=False), "conf/")
+    # Untyped, so a reference in a typed field (``serve.port: ${oc.env:PORT}``) stays text here;
+    # the stage validates the resolved value against the schema.
+    plain = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
     try:
-        OmegaConf.resolve(cfg)
+        with env_references_kept():
+            OmegaConf.resolve(plain)
     except Exception as error:
         raise ConfigError(f"cannot resolve the config: {describe_config_error(error)}") from error
-    return OmegaConf.to_yaml(cfg)
+    return OmegaConf.to_yaml(plain)
+
+
+def refuse_literal_secrets(raw: Any, source: str) -> None:
+    """A ConfigError naming the first secret in ``raw`` written as a value, not a reference."""
+    from framework.secrets import literal_secrets
+
+    key = next(iter(literal_secrets(raw)), None)
+    if key is not None:
+        name = key.replace(".", "_").upper()
+        raise ConfigError(
+            f"{source}: {key} holds a secret written as a value, which would be committed; "
+            f"write it as an environment reference, e.g. {key}='${{oc.env:{name}}}' "
+            "(or the secret part of a URL: https://user:${oc.env:PASSWORD}@host)"
+        )
 
 
 def validate_config(raw: Any, source: str) -> DictConfig:
@@ -73,6 +100,7 @@ def validate_config(raw: Any, source: str) -> DictConfig:
         schema = _model_schema(model)
         if schema is not None:
             cfg.model = OmegaConf.merge(OmegaConf.structured(schema), model)
+        _require_environment(cfg, source)
         OmegaConf.resolve(cfg)
         _require_values(cfg)
     except ConfigError:
@@ -92,6 +120,7 @@ def load_params(path: Path) -> DictConfig:
         raw = OmegaConf.load(path)
     except Exception as error:
         raise ConfigError(f"{path} is not valid YAML: {describe_config_error(error)}") from error
+    refuse_literal_secrets(OmegaConf.to_container(raw, resolve=False), str(path))
     return validate_config(raw, str(path))
 
 
@@ -136,6 +165,30 @@ def _model_schema(model: Any) -> type | None:
         if schema._target_ == target:
             return schema
     return None
+
+
+#: ``${oc.env:NAME}`` without a default: the variable must be set where the config resolves.
+_ENV_REFERENCE = re.compile(r"\$\{oc\.env:\s*([^,}\s]+)\s*\}")
+
+
+def _require_environment(cfg: DictConfig, source: str) -> None:
+    """An environment reference to an unset variable, named with its key, before resolving."""
+    raw = OmegaConf.to_container(cfg, resolve=False)
+    for key, text in _strings(raw, ""):
+        for name in _ENV_REFERENCE.findall(text):
+            if name not in os.environ:
+                raise ConfigError(
+                    f"{source}: {key} reads the environment variable {name}, which is not set; "
+                    f"set it (export {name}=...) where the stage or server runs"
+                )
+
+
+def _strings(node: Any, prefix: str) -> list[tuple[str, str]]:
+    if isinstance(node, dict):
+        return [pair for k, v in node.items() for pair in _strings(v, f"{prefix}{k}.")]
+    if isinstance(node, list):
+        return [pair for i, v in enumerate(node) for pair in _strings(v, f"{prefix}{i}.")]
+    return [(prefix.rstrip("."), node)] if isinstance(node, str) else []
 
 
 def _require_values(cfg: DictConfig) -> None:

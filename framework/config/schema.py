@@ -108,7 +108,8 @@ class EvaluateConfig:
 class ServeConfig:
     """The inference service started by ``bucle serve``: where it listens, which alias it
     serves, how much one request may carry, and how often it re-reads the alias and moves the
-    inference log's buffered rows into Parquet."""
+    inference log's buffered rows into Parquet; how long a body may take to arrive, how many
+    connections are served at once, and whether it may listen beyond loopback without a token."""
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -117,6 +118,18 @@ class ServeConfig:
     max_body_bytes: int = 1_000_000
     poll_seconds: float = 2.0
     flush_seconds: float = 5.0
+    body_timeout: float = 10.0
+    max_connections: int = 100
+    keep_alive_seconds: float = 5.0
+    allow_open: bool = False
+    # Bearer tokens (text, or null for the BUCLE_SERVE_TOKEN / BUCLE_PREDICT_TOKEN variable):
+    # the write token every state-changing endpoint needs, and /predict's (null: open).
+    token: Any = None
+    predict_token: Any = None
+    # A regression label's plausible range [lo, hi]; null: the model's held-out prediction
+    # range widened by label_margin spans on each side.
+    label_bounds: Any = None
+    label_margin: float = 10.0
 
 
 @dataclass

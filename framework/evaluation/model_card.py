@@ -8,10 +8,18 @@ hash in the version's lineage, so ``bucle models card VERSION`` prints the card 
 
 Rendering is a pure function of :class:`CardFacts`: the same facts give the same bytes, so a
 card's hash changes only when something it says changes.
+
+A card is read rendered (a registry's UI, a wiki, a pull request turn its Markdown into HTML),
+and much of what it says comes from data or config: column and category names, slice values,
+the project's name, metric names, prose. Each such text goes through :func:`_text` (HTML and
+Markdown punctuation escaped) or :func:`_code` (a code span no backtick can close), so no name
+becomes live markup: no ``<script>``, no ``<img onerror>``, no ``[x](javascript:...)`` link.
+Config values pass through :func:`framework.secrets.redacted` before they are shown.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,8 +62,12 @@ def render_model_card(facts: CardFacts) -> str:
     """The card as Markdown."""
     sections = [
         _header(facts),
-        _section("Intended use", facts.intended_use or _MISSING_TEXT.format(key="intended_use")),
-        _section("Limitations", facts.limitations or _MISSING_TEXT.format(key="limitations")),
+        _section(
+            "Intended use", _text(facts.intended_use) or _MISSING_TEXT.format(key="intended_use")
+        ),
+        _section(
+            "Limitations", _text(facts.limitations) or _MISSING_TEXT.format(key="limitations")
+        ),
         _data(facts),
         _features(facts.schema),
         _metrics(facts.metrics),
@@ -72,15 +84,16 @@ def render_model_card(facts: CardFacts) -> str:
 
 def _header(facts: CardFacts) -> str:
     rows = [
-        ["model", f"`{facts.name}`"],
+        ["model", _code(facts.name)],
         ["version", str(facts.version)],
-        ["aliases at registration", ", ".join(facts.aliases) or "none"],
-        ["owner", facts.owner or _MISSING_TEXT.format(key="owner")],
-        ["estimator", f"`{facts.lineage.get('model_target') or 'unknown'}`"],
-        ["target", f"`{facts.target}` (classes: {', '.join(map(str, facts.schema['classes']))})"],
-        ["registered by run", f"`{facts.lineage.get('run_id', 'unknown')}`"],
+        ["aliases at registration", ", ".join(map(_text, facts.aliases)) or "none"],
+        ["owner", _text(facts.owner) or _MISSING_TEXT.format(key="owner")],
+        ["estimator", _code(facts.lineage.get("model_target") or "unknown")],
+        ["target", f"{_code(facts.target)} (classes: {_list(facts.schema['classes'])})"],
+        ["registered by run", _code(facts.lineage.get("run_id", "unknown"))],
     ]
-    return f"# Model card: {facts.name} version {facts.version}\n\n" + _table(["", ""], rows)
+    title = f"# Model card: {_text(facts.name)} version {facts.version}"
+    return title + "\n\n" + _table(["", ""], rows)
 
 
 def _section(title: str, text: str) -> str:
@@ -88,11 +101,13 @@ def _section(title: str, text: str) -> str:
 
 
 def _data(facts: CardFacts) -> str:
-    source = dict(facts.source)
+    from framework.secrets import redacted
+
+    source = redacted(dict(facts.source))
     name = source.pop("name", "unknown")
     source.pop("target", None)
-    options = ", ".join(f"`{key}={value}`" for key, value in sorted(source.items())) or "none"
-    lines = [f"Source plugin `{name}` with options {options}."]
+    options = ", ".join(_code(f"{key}={value}") for key, value in sorted(source.items()))
+    lines = [f"Source plugin {_code(name)} with options {options or 'none'}."]
     report = facts.validation
     if report:
         counts = [
@@ -109,7 +124,7 @@ def _data(facts: CardFacts) -> str:
         if report.get("score") is not None:
             dimensions = report.get("dimensions") or {}
             scored = [
-                f"{dimension} {_number(entry.get('score'))}"
+                f"{_text(dimension)} {_number(entry.get('score'))}"
                 for dimension, entry in dimensions.items()
                 if isinstance(entry, dict) and entry.get("score") is not None
             ]
@@ -134,10 +149,10 @@ def _data(facts: CardFacts) -> str:
 
 def _describe_undersample(under: Any) -> str:
     if not isinstance(under, dict):
-        return str(under)
-    parts = [f"`{under.get('column')} == {under.get('value')}`"]
+        return _text(under)
+    parts = [_code(f"{under.get('column')} == {under.get('value')}")]
     if under.get("keep_share") is not None:
-        parts.append(f"keep share {under['keep_share']}")
+        parts.append(f"keep share {_text(under['keep_share'])}")
     if under.get("matched") is not None and under.get("kept") is not None:
         parts.append(f"{_count(under['kept'])} of {_count(under['matched'])} such rows kept")
     return ", ".join(parts)
@@ -151,11 +166,13 @@ def _features(schema: dict[str, Any]) -> str:
     derived = schema.get("derived") or {}
     if derived:
         lines.append("- Derived (computed the same way in training and serving):")
-        lines.extend(f"  - `{name} = {expression}`" for name, expression in derived.items())
+        lines.extend(
+            f"  - {_code(f'{name} = {expression}')}" for name, expression in derived.items()
+        )
     ignored = schema.get("ignored") or {}
     if ignored:
         lines.append("- Not used:")
-        lines.extend(f"  - `{name}`: {reason}" for name, reason in ignored.items())
+        lines.extend(f"  - {_code(name)}: {_text(reason)}" for name, reason in ignored.items())
     return "## Features\n\n" + "\n".join(lines)
 
 
@@ -176,26 +193,28 @@ def _slices(report: dict[str, Any] | None) -> str:
     metric = report.get("metric", "recall")
     parts = [
         "## Slices",
-        f"Worst slice by {metric} (among slices with at least "
-        f"{report.get('min_slice_size')} rows): **{describe(report.get('worst'), metric)}**.",
+        f"Worst slice by {_text(metric)} (among slices with at least "
+        f"{_text(report.get('min_slice_size'))} rows): "
+        f"**{_text(describe(report.get('worst'), metric))}**.",
     ]
     for column, slices in report["columns"].items():
         names = [n for n in CARD_METRICS if any(n in entry for entry in slices.values())]
         rows = []
         for value, entry in slices.items():
-            cells = [f"`{value}`", _count(entry.get("size"))]
+            cells = [_code(value), _count(entry.get("size"))]
             cells += [_number(entry.get(name)) for name in names]
             if not entry.get("ranked", True):
                 cells[1] += " (too few to rank)"
             rows.append(cells)
-        parts.append(f"### {column}\n\n" + _table([column, "rows", *names], rows))
+        parts.append(f"### {_text(column)}\n\n" + _table([_text(column), "rows", *names], rows))
     return "\n\n".join(parts)
 
 
 def _business(business: dict[str, Any] | None, metrics: dict[str, Any]) -> str:
     if not business or "business_value" not in metrics:
         return "## Business value\n\nNo cell values configured (`evaluate.business`)."
-    currency, period = business.get("currency", ""), business.get("period", "period")
+    currency = _text(business.get("currency", ""))
+    period = _text(business.get("period", "period"))
     rows = [
         [f"value per {period}", _money(metrics["business_value"], currency)],
         [
@@ -223,11 +242,14 @@ def _business(business: dict[str, Any] | None, metrics: dict[str, Any]) -> str:
     if "business_quantile" in metrics:
         rows.append(["value-maximising quantile", _number(metrics["business_quantile"])])
     cells = business.get("cells") or {}
-    values = ", ".join(f"{name} {value}" for name, value in cells.items())
+    values = ", ".join(f"{_text(name)} {_text(value)}" for name, value in cells.items())
     note = f"\n\nValue per example of each confusion-matrix cell: {values}." if values else ""
     if business.get("per_unit"):
         over, under = business["per_unit"]
-        note = f"\n\nValue per unit predicted over the actual: {over}; under it: {under}."
+        note = (
+            f"\n\nValue per unit predicted over the actual: {_text(over)}; "
+            f"under it: {_text(under)}."
+        )
     return "## Business value\n\n" + _table(["", ""], rows) + note
 
 
@@ -240,13 +262,13 @@ def _bound(result: dict[str, Any]) -> str:
 
 def _gate(facts: CardFacts) -> str:
     rows = [
-        [name, _number(r.get("value")), _bound(r), _passed(r)]
+        [_text(name), _number(r.get("value")), _bound(r), _passed(r)]
         for name, r in facts.gate.items()
         if r.get("applies", True)
     ]
     rows += [
         [
-            f"worst slice {name}" + (f" ({r['slice']})" if r.get("slice") else ""),
+            f"worst slice {_text(name)}" + (f" ({_text(r['slice'])})" if r.get("slice") else ""),
             _number(r.get("value")),
             _bound(r),
             _passed(r),
@@ -267,12 +289,12 @@ def _lineage(lineage: dict[str, Any]) -> str:
     dirty = lineage.get("git_dirty")
     commit = lineage.get("git_commit") or "unknown"
     rows = [
-        ["run id", f"`{lineage.get('run_id', 'unknown')}`"],
-        ["git commit", f"`{commit}`" + (" (uncommitted changes)" if dirty else "")],
-        ["config sha256", f"`{lineage.get('config_sha256') or 'unknown'}`"],
-        ["training data sha256", f"`{lineage.get('data_sha256') or 'unknown'}`"],
-        ["model artifact sha256", f"`{lineage.get('artifact_sha256') or 'unknown'}`"],
-        ["model artifact", f"`{lineage.get('artifact_uri') or 'unknown'}`"],
+        ["run id", _code(lineage.get("run_id", "unknown"))],
+        ["git commit", _code(commit) + (" (uncommitted changes)" if dirty else "")],
+        ["config sha256", _code(lineage.get("config_sha256") or "unknown")],
+        ["training data sha256", _code(lineage.get("data_sha256") or "unknown")],
+        ["model artifact sha256", _code(lineage.get("artifact_sha256") or "unknown")],
+        ["model artifact", _code(lineage.get("artifact_uri") or "unknown")],
     ]
     return "## Lineage\n\n" + _table(["", ""], rows)
 
@@ -289,7 +311,42 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _names(names: list[str]) -> str:
-    return ", ".join(f"`{name}`" for name in names) or "none"
+    return ", ".join(_code(name) for name in names) or "none"
+
+
+#: Markdown punctuation that could start emphasis, a link or image (``[``), code or
+#: strikethrough; ``_`` only at a word's edge (inside a word, as in ``roc_auc``, it is literal).
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*\[\]~]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+
+
+def _one_line(value: Any) -> str:
+    return " ".join(str(value).split())
+
+
+def _text(value: Any) -> str:
+    """``value`` as plain text in Markdown: on one line, HTML and Markdown syntax escaped.
+
+    Entities for ``&<>"`` (no tag, autolink or entity survives), a backslash before Markdown
+    punctuation (no emphasis, link, image or code span); the reader sees the text as it is.
+    """
+    text = "".join(_HTML.get(char, char) for char in _one_line(value))
+    return _MARKDOWN_PUNCTUATION.sub(lambda found: "\\" + found.group(0), text)
+
+
+def _code(value: Any) -> str:
+    """``value`` as a code span, on one line: fenced with more backticks than it holds, so no
+    backtick inside can close it early; inside a code span Markdown renders HTML as text."""
+    text = _one_line(value)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    if not longest:
+        return f"`{text}`"
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}"
+
+
+def _list(values: list[Any]) -> str:
+    return ", ".join(_text(value) for value in values)
 
 
 def _number(value: Any) -> str:

@@ -1,7 +1,11 @@
 """Save and load model artifacts with skops: never pickle, and only types we trust.
 
 The trusted types are fixed here, never read from the artifact: loading a file that asks for
-anything else is refused with the type's name. Every load checks the sha256 when one is given.
+anything else is refused with the type's name. Every load checks the sha256 when one is given,
+on the very bytes it then loads (the file is read once). Two trusted types, scikit-learn's tree
+``Tree`` and histogram boosting's ``TreePredictor``, are only safe with sound node arrays, so
+:func:`load_model` bounds-checks every tree (:mod:`framework.modeling.trees`) before it returns
+a model: it is the one gate serve, release, retrain, reproduce and the docker context pass.
 
 A bundle carries its decision rule with it: a binary model trained with
 ``evaluate.business.optimize_threshold`` predicts the positive class at a probability of at least
@@ -11,6 +15,7 @@ the same rule. Bundles saved before thresholds existed load with none (the estim
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +26,8 @@ from framework.modeling.schema import FeatureSchema
 
 FORMAT_VERSION = 1
 
-#: Types skops does not trust by default that a Bucle model legitimately holds.
+#: Types skops does not trust by default that a Bucle model legitimately holds. The two tree
+#: types are trusted only after :func:`~framework.modeling.trees.check_trees` passes.
 TRUSTED_TYPES = (
     "numpy.dtype",
     "sklearn.tree._tree.Tree",
@@ -109,21 +115,31 @@ def save_model(path: Path, bundle: ModelBundle) -> str:
 
 
 def load_model(path: Path, sha256: str | None = None) -> ModelBundle:
-    """Load a bundle, refusing a wrong hash, a corrupt file or an untrusted type."""
+    """Load a bundle, refusing a wrong hash, a corrupt file, an untrusted type or a bad tree.
+
+    The file is read once: the hash is checked on those bytes and skops loads those same bytes,
+    so nothing can swap the file between the check and the load. This is the one gate every
+    model passes (serve, release, retrain, reproduce, the docker context): a model whose trees
+    would send scikit-learn's compiled predict outside its arrays is refused here, before any
+    caller can predict with it.
+    """
     import skops.io as sio
+
+    from framework.modeling.trees import TreeError, check_trees
 
     path = Path(path)
     if not path.is_file():
         raise ArtifactError(f"model artifact {path} does not exist; run the train stage")
+    data = path.read_bytes()
     if sha256 is not None:
-        actual = sha256_file(path)
+        actual = hashlib.sha256(data).hexdigest()
         if actual != sha256:
             raise ArtifactError(
                 f"model artifact {path} has sha256 {actual[:12]}…, expected {sha256[:12]}…; "
                 "it was modified or corrupted — re-register the model or restore the file"
             )
     try:
-        untrusted = sio.get_untrusted_types(file=path)
+        untrusted = sio.get_untrusted_types(data=data)
     except Exception as error:
         raise ArtifactError(
             f"model artifact {path} is not a readable skops file ({type(error).__name__}); "
@@ -136,16 +152,24 @@ def load_model(path: Path, sha256: str | None = None) -> ModelBundle:
             "refusing to load it"
         )
     try:
-        payload = sio.load(path, trusted=list(untrusted))
+        payload = sio.loads(data, trusted=list(untrusted))
     except Exception as error:
         raise ArtifactError(
-            f"model artifact {path} cannot be loaded: {type(error).__name__}: {error}"
+            f"model artifact {path} cannot be loaded: {type(error).__name__}: "
+            f"{' '.join(str(error).split())}"
         ) from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
         raise ArtifactError(
             f"model artifact {path} is not a Bucle model (format {FORMAT_VERSION}); "
             "re-run the train stage"
         )
+    try:
+        check_trees(payload.get("pipeline"))
+    except TreeError as error:
+        raise ArtifactError(
+            f"model artifact {path} is refused: {error}; its trees are not ones scikit-learn "
+            "built — re-run the train stage and register the model again"
+        ) from None
     decision = payload.get("decision") or {}
     return ModelBundle(
         payload["pipeline"],

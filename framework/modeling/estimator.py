@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from framework.errors import ConfigError
@@ -53,6 +55,62 @@ def build_estimator(model_config: Any, task: str = "classification") -> Any:
             "(it has no fit/predict); choose model=auto or a model option from `bucle run --help`"
         )
     return estimator
+
+
+def declared_model_targets(conf_dir: Path | None = None) -> set[str]:
+    """Every ``_target_`` a model option declares: the built-in schemas, ``model=auto``'s
+    choices, and each option of the ``model`` group on the config search path (the project's
+    ``conf/model/``, Bucle's and installed plugins'), nested targets included.
+
+    A stored run record is data, not code: reproducing it may build only these, so a record
+    edited to name ``pandas.read_pickle`` (or ``os.system`` inside an option) builds nothing.
+    """
+    from hydra import compose, initialize_config_dir
+
+    from framework.config.compose import CONFIG_NAME, find_conf_dir, group_options
+    from framework.config.schema import MODEL_SCHEMAS, register_configs
+
+    declared = {schema._target_ for schema in MODEL_SCHEMAS.values()}
+    declared |= {model["_target_"] for model in AUTO_MODELS.values()}
+    conf_dir = conf_dir or find_conf_dir()
+    options = group_options("model", conf_dir)
+    register_configs()
+    with initialize_config_dir(str(conf_dir), version_base="1.3", job_name="bucle"):
+        for option in options:
+            try:
+                cfg = compose(config_name=CONFIG_NAME, overrides=[f"model={option}"])
+            except Exception:  # an option that does not compose declares nothing
+                continue
+            declared |= set(model_targets(cfg.get("model")))
+    return declared
+
+
+def model_targets(model_config: Any) -> Iterator[str]:
+    """Every ``_target_`` in a model config, at any depth (Hydra instantiates nested ones)."""
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+
+    if isinstance(model_config, (DictConfig, ListConfig)):
+        model_config = OmegaConf.to_container(model_config, resolve=False)
+    if isinstance(model_config, dict):
+        for key, value in model_config.items():
+            if key == "_target_":
+                yield str(value)
+            else:
+                yield from model_targets(value)
+    elif isinstance(model_config, list):
+        for value in model_config:
+            yield from model_targets(value)
+
+
+def check_declared_targets(model_config: Any, declared: set[str], source: str) -> None:
+    """Refuse, naming it, any ``_target_`` in ``model_config`` that no model option declares."""
+    for target in model_targets(model_config):
+        if target not in declared:
+            raise ConfigError(
+                f"{source}: model._target_ {target!r} is not an estimator any model option "
+                "declares, so it is not built from a stored record; declare it in a model "
+                "option (conf/model/NAME.yaml or a plugin's) or run again with model=NAME"
+            )
 
 
 def build_pipeline(schema: FeatureSchema, estimator: Any) -> Pipeline:

@@ -89,8 +89,8 @@ def collect_window(
     import pandas as pd
 
     from framework.evaluation.metrics import positive_label
-    from framework.serving.app import inference_root
-    from framework.serving.inference_log import read_feedback, read_inference_log
+    from framework.serving.feedback import read_labels
+    from framework.serving.inference_log import inference_root, read_inference_log
     from framework.serving.models import load_version
 
     version = production_version(cfg, host.hook)
@@ -114,7 +114,7 @@ def collect_window(
         dtype=float,
     )
     regression = model.regression
-    labels = feedback_labels(read_feedback(root), log, model.classes, regression)
+    labels = feedback_labels(read_labels(root), log, model.classes, regression)
     return MonitorWindow(
         model=version,
         profile=profile,
@@ -173,7 +173,11 @@ def rebuild_inputs(log: Any, schema: Any) -> tuple[Any, int]:
 
 def feedback_labels(feedback: Any, log: Any, classes: list[Any], regression: bool = False) -> Any:
     """The label of each window row where feedback arrived (missing elsewhere): a class, or
-    for a regression model the actual value as a float."""
+    for a regression model the actual value as a float.
+
+    ``feedback`` is one label per request id as
+    :func:`~framework.serving.feedback.resolve_labels` decides it (the latest correction, else
+    the original), the same rule retraining reads labels by."""
     import pandas as pd
 
     by_text = {str(label): label for label in classes}

@@ -18,10 +18,12 @@ if TYPE_CHECKING:
     from framework.monitoring.profile import ReferenceProfile
     from framework.records import ModelVersion
 
-Status = Literal["ok", "warning", "drift", "skipped"]
+Status = Literal["ok", "warning", "drift", "skipped", "error"]
 
 #: How bad each status is: the report's overall status is the worst of its monitors'.
-SEVERITY: dict[str, int] = {"skipped": 0, "ok": 1, "warning": 2, "drift": 3}
+#: ``error`` (a statistic came out NaN or infinite, so the window cannot be judged) is the
+#: worst: it hides whatever the window holds, drift included.
+SEVERITY: dict[str, int] = {"skipped": 0, "ok": 1, "warning": 2, "drift": 3, "error": 4}
 
 
 @dataclass

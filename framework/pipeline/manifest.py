@@ -104,23 +104,28 @@ def source_inputs(context: RunContext) -> dict[str, dict[str, str]]:
 def build_manifest(
     context: RunContext, status: str, error: BaseException | None = None
 ) -> dict[str, Any]:
-    """The manifest trackers store with the run."""
+    """The manifest trackers store with the run, through the secret classifier: the config,
+    and the tags, input paths and error message, which may quote a URL with a credential."""
+    from framework.secrets import redacted
+
     config = context.recorded_config()
-    return {
-        "run_id": context.run_id,
-        "project": context.project,
-        "status": status,
-        "started_at": context.started_at,
-        "ended_at": utc_now(),
-        "stages": list(context.stages_run),
-        "config": config,
-        "config_sha256": config_hash(config),
-        "git": git_state(),
-        "inputs": source_inputs(context),
-        "outputs": file_hashes(context, OUTPUT_FILES),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "packages": package_versions(),
-        "tags": dict(context.tags),
-        "error": None if error is None else f"{type(error).__name__}: {error}",
-    }
+    return redacted(
+        {
+            "run_id": context.run_id,
+            "project": context.project,
+            "status": status,
+            "started_at": context.started_at,
+            "ended_at": utc_now(),
+            "stages": list(context.stages_run),
+            "config": config,
+            "config_sha256": config_hash(config),
+            "git": git_state(),
+            "inputs": source_inputs(context),
+            "outputs": file_hashes(context, OUTPUT_FILES),
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "packages": package_versions(),
+            "tags": dict(context.tags),
+            "error": None if error is None else f"{type(error).__name__}: {error}",
+        }
+    )

@@ -34,8 +34,11 @@ def start(context: RunContext) -> None:
     """Start the run in every tracker and log its params; does nothing the second time."""
     if context.tracking_started:
         return
+    from framework.secrets import redacted
+
     context.tracking_started = True
-    run = RunInfo(context.run_id, context.project, context.started_at, dict(context.tags))
+    tags = redacted(dict(context.tags))
+    run = RunInfo(context.run_id, context.project, context.started_at, tags)
     context.host.hook.start_run(run=run)
     context.host.hook.log_params(run_id=context.run_id, params=flatten(context.recorded_config()))
 

@@ -82,8 +82,16 @@ def staging_server(
             process.wait()
 
 
-def check_schema(base: str, version: Any, bundle: Any, record: dict[str, Any]) -> SmokeResult:
-    """The staging server serves this version and enforces its training schema."""
+def check_schema(
+    base: str,
+    version: Any,
+    bundle: Any,
+    record: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> SmokeResult:
+    """The staging server serves this version and enforces its training schema.
+
+    ``headers`` go with every ``/predict`` (the predict token, when the config has one)."""
     from framework.features.serving import input_fields
 
     described = get_json(base + "/model") or {}
@@ -106,7 +114,7 @@ def check_schema(base: str, version: Any, bundle: Any, record: dict[str, Any]) -
         )
     field_name = next(iter(expected))
     broken = {key: value for key, value in record.items() if key != field_name}
-    status, _ = request_json("POST", base + "/predict", {"records": [broken]})
+    status, _ = request_json("POST", base + "/predict", {"records": [broken]}, headers)
     if status != 422:
         return SmokeResult(
             "schema",
@@ -124,7 +132,11 @@ def check_schema(base: str, version: Any, bundle: Any, record: dict[str, Any]) -
 
 
 def check_predictions(
-    base: str, bundle: Any, sample: Any, records: list[dict[str, Any]]
+    base: str,
+    bundle: Any,
+    sample: Any,
+    records: list[dict[str, Any]],
+    headers: dict[str, str] | None = None,
 ) -> SmokeResult:
     """Predictions over HTTP equal the offline ones on the same rows (probabilities, or a
     regression model's numbers, to 1e-9)."""
@@ -138,7 +150,11 @@ def check_predictions(
         proba = bundle.pipeline.predict_proba(inputs)
         offline = bundle.decide(proba).tolist()
     status, body = request_json(
-        "POST", base + "/predict", {"records": records}, {"X-Request-ID": "smoke"}, timeout=60
+        "POST",
+        base + "/predict",
+        {"records": records},
+        {"X-Request-ID": "smoke", **(headers or {})},
+        timeout=60,
     )
     if status != 200 or not isinstance(body, dict):
         detail = (body or {}).get("detail") if isinstance(body, dict) else body
@@ -180,13 +196,21 @@ def check_predictions(
     )
 
 
-def check_latency(base: str, records: list[dict[str, Any]], budget_ms: float) -> SmokeResult:
+def check_latency(
+    base: str,
+    records: list[dict[str, Any]],
+    budget_ms: float,
+    headers: dict[str, str] | None = None,
+) -> SmokeResult:
     """p99 of one-record requests sent one after another, against the budget."""
     seconds = []
     for index, record in enumerate(records):
         started = time.perf_counter()
         status, _ = request_json(
-            "POST", base + "/predict", {"records": [record]}, {"X-Request-ID": f"smoke-{index}"}
+            "POST",
+            base + "/predict",
+            {"records": [record]},
+            {"X-Request-ID": f"smoke-{index}", **(headers or {})},
         )
         seconds.append(time.perf_counter() - started)
         if status != 200:

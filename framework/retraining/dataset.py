@@ -25,13 +25,18 @@ STRATEGIES = ("new_only", "combined", "sliding_window")
 
 
 def labelled_production_rows(root: Any, target: str) -> Any:
-    """Inference-log rows with feedback, as a raw table with ``target``, oldest first."""
+    """Inference-log rows with feedback, as a raw table with ``target``, oldest first.
+
+    Each request's label is the one :func:`~framework.serving.feedback.resolve_labels`
+    decides (the latest correction, else the original): the rule monitoring judges by.
+    """
     import pandas as pd
 
-    from framework.serving.inference_log import read_feedback, read_inference_log
+    from framework.serving.feedback import read_labels
+    from framework.serving.inference_log import read_inference_log
 
     log = read_inference_log(root)
-    feedback = read_feedback(root)
+    feedback = read_labels(root)
     if log.empty or feedback.empty:
         return pd.DataFrame()
     joined = log.merge(feedback[["request_id", "label"]], on="request_id", how="inner")

@@ -10,8 +10,8 @@ clients received. Two layers under ``<paths.state>/inference/``:
     one fsync serves many requests, and each request's rows still commit all together or not
     at all. The same file keeps every logged request id (so feedback can tell known ids from
     unknown ones: a buffered row's id is in the row, a flushed row's in the ``requests``
-    table, where the flush puts it in the transaction that deletes the row) and the feedback
-    itself.
+    table, where the flush puts it in the transaction that deletes the row); the feedback store
+    (:mod:`framework.serving.feedback`) keeps its append-only table in the same file.
 ``predictions/date=YYYY-MM-DD/hour=HH/part-<flush>.parquet``
     Columnar partitions by UTC time. A flusher thread moves buffered rows here every
     ``flush_seconds`` and at shutdown, in three steps that a crash can interrupt anywhere:
@@ -43,7 +43,6 @@ from typing import TYPE_CHECKING, Any
 
 from framework.errors import BucleError
 from framework.files import write_with
-from framework.sqlite import connect
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,18 +66,14 @@ CREATE TABLE IF NOT EXISTS buffer (
     prediction TEXT NOT NULL,
     probabilities TEXT NOT NULL,
     flush_id TEXT,
-    claimed_at REAL
+    claimed_at REAL,
+    client_request_id TEXT
 );
 CREATE INDEX IF NOT EXISTS buffer_flush ON buffer (flush_id);
 CREATE TABLE IF NOT EXISTS requests (
     request_id TEXT PRIMARY KEY,
     timestamp TEXT NOT NULL,
     model_version INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS feedback (
-    request_id TEXT PRIMARY KEY,
-    label TEXT NOT NULL,
-    received_at TEXT NOT NULL
 );
 """
 
@@ -94,6 +89,7 @@ COLUMNS = (
     "inputs",
     "prediction",
     "probabilities",
+    "client_request_id",
 )
 JSON_COLUMNS = ("inputs", "prediction", "probabilities")
 #: Rows per INSERT statement at most: larger statements cost more to prepare than they save.
@@ -117,6 +113,8 @@ class Prediction:
     inputs: dict[str, Any]
     prediction: Any
     probabilities: dict[str, float]
+    #: The client's own ``X-Request-ID``, kept apart from the id the server issued.
+    client_request_id: str | None = None
 
     def row(self) -> tuple[Any, ...]:
         """This prediction as a buffer row; raises ``ValueError`` for a value JSON cannot hold."""
@@ -161,6 +159,7 @@ def _rows(predictions: Sequence[Prediction]) -> list[tuple[Any, ...]]:
                 encode(prediction.inputs),
                 str(predicted) if type(predicted) is int else encode(predicted),  # int: as JSON
                 _probabilities_json(prediction.probabilities, labels),
+                prediction.client_request_id,
             )
         )
     return rows
@@ -187,6 +186,14 @@ def _probabilities_json(probabilities: dict[str, float], labels: dict[str, str])
 
 def inference_dir(state_dir: Path | str) -> Path:
     return Path(state_dir) / "inference"
+
+
+def inference_root(state_dir: Path, alias: str) -> Path:
+    """Where a server serving ``alias`` keeps its inference log: production's is the inference
+    data set monitoring reads (``<state>/inference``); a server of another alias, such as the
+    staging server of ``bucle release``, logs under ``<state>/<alias>/`` so its rehearsal
+    traffic never mixes with production's."""
+    return Path(state_dir) if alias == "production" else Path(state_dir) / alias
 
 
 def _iso(moment: datetime) -> str:
@@ -246,11 +253,24 @@ def _connect(directory: Path) -> sqlite3.Connection:
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA busy_timeout=30000")
         db.executescript(SCHEMA)
+        _add_client_request_id(db)
     except (OSError, sqlite3.Error) as error:
         raise InferenceLogError(
             f"cannot open the inference log {directory / BUFFER}: {error}; check paths.state"
         ) from None
     return db
+
+
+def _add_client_request_id(db: sqlite3.Connection) -> None:
+    """Give a buffer written before request ids were the server's its ``client_request_id``
+    column (one ``ALTER TABLE``, atomic; its old rows have none)."""
+    if "client_request_id" in {row[1] for row in db.execute("PRAGMA table_info(buffer)")}:
+        return
+    try:
+        db.execute("ALTER TABLE buffer ADD COLUMN client_request_id TEXT")
+    except sqlite3.OperationalError:  # another process added it a moment ago
+        if "client_request_id" not in {row[1] for row in db.execute("PRAGMA table_info(buffer)")}:
+            raise
 
 
 class InferenceLog:
@@ -502,56 +522,6 @@ def _forget_buffered(
     db.executemany(f"DELETE FROM buffer WHERE {where}", parameters)
 
 
-def record_feedback(state_dir: Path | str, items: Sequence[tuple[str, Any]]) -> tuple[int, list]:
-    """Store ``(request_id, label)`` pairs for logged requests; unknown ids are returned, not kept.
-
-    Sending a label again for the same request replaces it: the latest word on the truth wins.
-    """
-    now = _iso(datetime.now(UTC))
-    with connect(inference_dir(state_dir) / BUFFER, SCHEMA) as db:
-        known = set()
-        ids = list(dict.fromkeys(request_id for request_id, _ in items))
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ", ".join(f"?{number}" for number in range(1, len(chunk) + 1))
-            # Flushed requests are in ``requests``, buffered ones only in ``buffer``.
-            known.update(
-                row[0]
-                for row in db.execute(
-                    f"SELECT request_id FROM requests WHERE request_id IN ({marks}) UNION "
-                    f"SELECT request_id FROM buffer WHERE request_id IN ({marks})",
-                    chunk,
-                )
-            )
-        stored = [
-            (request_id, json.dumps(label), now)
-            for request_id, label in items
-            if request_id in known
-        ]
-        db.executemany("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?)", stored)
-    unknown = [request_id for request_id in ids if request_id not in known]
-    return len(stored), unknown
-
-
-def read_feedback(state_dir: Path | str) -> pd.DataFrame:
-    """Every stored label: ``request_id``, ``label``, ``received_at`` (UTC)."""
-    import pandas as pd
-
-    path = inference_dir(state_dir) / BUFFER
-    columns = ["request_id", "label", "received_at"]
-    if not path.is_file():
-        return pd.DataFrame(columns=columns)
-    db = _connect(path.parent)
-    try:
-        rows = db.execute(f"SELECT {', '.join(columns)} FROM feedback").fetchall()
-    finally:
-        db.close()
-    frame = pd.DataFrame(rows, columns=columns)
-    frame["label"] = [json.loads(value) for value in frame["label"]]
-    frame["received_at"] = pd.to_datetime(frame["received_at"], utc=True, format="ISO8601")
-    return frame
-
-
 def read_inference_log(state_dir: Path | str, since: datetime | str | None = None) -> pd.DataFrame:
     """Every logged prediction, flushed or still buffered, each once, oldest first.
 
@@ -561,7 +531,9 @@ def read_inference_log(state_dir: Path | str, since: datetime | str | None = Non
 
     Columns: ``row_id``, ``request_id``, ``timestamp`` (UTC), ``model_name``,
     ``model_version``, ``model_sha256``, ``alias``, ``inputs`` (the record as the client sent
-    it, a dict), ``prediction`` and ``probabilities`` (class → probability, a dict).
+    it, a dict), ``prediction``, ``probabilities`` (class → probability, a dict) and
+    ``client_request_id`` (the client's ``X-Request-ID``, None when it sent none or the row was
+    logged before the server issued the ids).
     """
     import pandas as pd
 
@@ -627,7 +599,8 @@ def _read_partitions(directory: Path, cutoff: Any) -> pd.DataFrame:
         files = [path for path in files if _partition_key(path) >= first]
     if not files:
         return pd.DataFrame(columns=list(COLUMNS))
-    frames = [pq.read_table(path).to_pandas()[list(COLUMNS)] for path in files]
+    # Partitions written before a column existed lack it: they read as None there.
+    frames = [pq.read_table(path).to_pandas().reindex(columns=list(COLUMNS)) for path in files]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -671,6 +644,7 @@ def _write_partition(directory: Path, flush_id: str, rows: Sequence[tuple[Any, .
             ("inputs", pa.string()),
             ("prediction", pa.string()),
             ("probabilities", pa.string()),
+            ("client_request_id", pa.string()),
         ]
     )
     columns: dict[str, Any] = {name: [row[i] for row in rows] for i, name in enumerate(COLUMNS)}

@@ -37,6 +37,9 @@ class LoadedModel:
     bundle: ModelBundle
     fields: dict[str, str]
     loaded_at: str
+    #: A regression model's predictions on its held-out rows, lowest and highest (from its
+    #: reference profile): what the default plausible range of a label is built on.
+    predicted_range: tuple[float, float] | None = None
 
     @property
     def number(self) -> int:
@@ -119,7 +122,36 @@ def load_version(host: Any, name: str, alias: str, version: ModelVersion) -> Loa
         bundle=bundle,
         fields=input_fields(bundle.schema),
         loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        predicted_range=predicted_range(host, version) if bundle.regression else None,
     )
+
+
+def predicted_range(host: Any, version: ModelVersion) -> tuple[float, float] | None:
+    """Lowest and highest prediction on held-out rows, from the version's reference profile.
+
+    The bundle keeps no target range; the profile, registered with the version and checked
+    against its sha256, keeps the predictions' one. None (and a warning) when the profile is
+    missing or unreadable: serving does not depend on it, labels then get only the hard bound.
+    """
+    from framework.files import sha256_file
+    from framework.monitoring.profile import ReferenceProfile
+
+    sha256 = (version.lineage or {}).get("profile_sha256")
+    try:
+        path = host.hook.get_artifact(sha256=sha256) if sha256 else None
+        if path is None or sha256_file(Path(path)) != sha256:
+            raise ArtifactError("the reference profile is missing or does not match its sha256")
+        predictions = ReferenceProfile.load(path).predictions
+        if predictions is None or predictions.min is None or predictions.max is None:
+            raise ArtifactError("the reference profile has no prediction range")
+        return float(predictions.min), float(predictions.max)
+    except Exception as error:
+        logger.warning(
+            "v%s: no default label range (%s); set serve.label_bounds to bound labels",
+            version.version,
+            error,
+        )
+        return None
 
 
 class ModelSlot:

@@ -10,10 +10,11 @@ whose version runs beside ``serve.alias`` (``bucle release`` moves it after smok
   its answers are logged and compared, never returned.
 - ``canary``: the challenger answers the requests whose id hashes below ``canary_fraction``.
 
-A canary choice is a pure function of the request id (:func:`canary_share`), so anyone holding
-the id can tell which model answered it, and a client retrying with the same id reaches the same
-model. When the challenger alias is unset, or names the served version, every strategy behaves
-like basic.
+A canary choice is a pure function of the request key the server issues (:func:`canary_share`),
+and every recorded id carries that key (:func:`routing_key`), so anyone holding a logged id can
+tell which model answered it. Clients cannot choose the key: a client's ``X-Request-ID`` is
+kept apart and steers nothing. When the challenger alias is unset, or names the served
+version, every strategy behaves like basic.
 """
 
 from __future__ import annotations
@@ -79,6 +80,12 @@ def serving_strategy(cfg: Any) -> TrafficStrategy:
             "(serve.alias); the challenger must be another alias"
         )
     return strategy
+
+
+def routing_key(request_id: str) -> str:
+    """The key a recorded request id was routed by: the id without its ``-<index>`` suffix
+    (``canary_share(routing_key(id))`` replays the canary choice of a logged row)."""
+    return request_id.rsplit("-", 1)[0]
 
 
 def canary_share(request_key: str) -> float:

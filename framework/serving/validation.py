@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+    from framework.serving.feedback import Label
     from framework.serving.models import LoadedModel
 
 #: Every model type reads float32 at some point (trees do): larger magnitudes become infinity.
@@ -32,8 +33,16 @@ LARGEST_NUMBER = 3.4028234663852886e38
 MAX_LISTED_ERRORS = 20
 #: A client-supplied request id: short, printable, safe in logs and headers.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
-#: What a request id this server issued looks like (a uuid4, or a client's id plus an index).
+#: What a request id looks like in /feedback: this server issues ``<uuid4 hex>-<index>``;
+#: ids logged by earlier versions may hold a client's id plus an index.
 ISSUED_ID = re.compile(r"[A-Za-z0-9._:\-]{1,140}")
+#: A feedback item's ``source``: who sent it, in the client's words, safe in logs.
+SOURCE = re.compile(r"[A-Za-z0-9._:@/\- ]{1,128}")
+#: A correction's ``reason`` holds at most this many characters.
+MAX_REASON = 500
+#: The default plausible range of a regression label is the range of the model's predictions
+#: on held-out rows widened by this many spans on each side (``serve.label_margin``).
+LABEL_MARGIN = 10.0
 
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -63,7 +72,7 @@ class _Problems:
     def add(self, index: int, field_name: str | None, message: str) -> None:
         self.items.append({self.what: index, "field": field_name, "error": message})
 
-    def raise_if_any(self) -> None:
+    def raise_if_any(self, status: int = 422) -> None:
         if not self.items:
             return
         # Text values are parsed in bulk after the first pass: list problems in record order.
@@ -74,7 +83,7 @@ class _Problems:
             where += f", field '{first['field']}'"
         count = len(self.items)
         more = f" (and {count - 1} more problem(s))" if count > 1 else ""
-        raise RequestError(422, f"{where}: {first['error']}{more}", listed)
+        raise RequestError(status, f"{where}: {first['error']}{more}", listed)
 
 
 def _reject_constant(name: str) -> Any:
@@ -153,17 +162,33 @@ def predict_records(payload: Any, max_records: int) -> list[Any]:
     )
 
 
-def request_ids(header: str | None, count: int) -> list[str]:
-    """One id per record: ``<X-Request-ID>-<index>`` when the client sent one, else a uuid4."""
+def new_request_key() -> str:
+    """A fresh request key, a uuid4 as hex: the server's, never the client's.
+
+    Each record's id is ``<key>-<index>`` (:func:`record_ids`), so no client can make two
+    logged rows share one (a reused ``X-Request-ID`` once made one label land on both). The
+    canary choice of a request is a function of its key, which every recorded id carries
+    before its last ``-`` (:func:`~framework.serving.router.routing_key`).
+    """
+    return _uuid4_hex(1)[0]
+
+
+def record_ids(key: str, count: int) -> list[str]:
+    """One id per record of the request with ``key``: ``<key>-<index>``."""
+    return [f"{key}-{index}" for index in range(count)]
+
+
+def client_request_id(header: str | None) -> str | None:
+    """The client's ``X-Request-ID``, checked: logged beside the server's ids and echoed back."""
     if header is None:
-        return _uuid4_hex(count)
+        return None
     if not REQUEST_ID.fullmatch(header):
         raise RequestError(
             422,
             "header X-Request-ID must be 1 to 128 letters, digits, '.', '_', ':' or '-', got "
             f"{_short(header)}",
         )
-    return [f"{header}-{index}" for index in range(count)]
+    return header
 
 
 def _uuid4_hex(count: int) -> list[str]:
@@ -453,25 +478,32 @@ def _sources(name: str, expression: str) -> list[str]:
 
 
 def feedback_items(
-    payload: Any, max_items: int, classes: list[Any] | None, regression: bool = False
-) -> list[tuple]:
-    """The ``(request_id, label)`` pairs of a /feedback body; labels matched to model classes.
+    payload: Any,
+    max_items: int,
+    classes: list[Any] | None,
+    regression: bool = False,
+    bounds: tuple[float, float] | None = None,
+) -> list[Label]:
+    """The items of a /feedback body, each a :class:`~framework.serving.feedback.Label`.
 
     A label equal to a class, or to its text (``"1"`` for class ``1``), is stored as that class,
     so monitoring compares like with like. For a regression model a label is the actual value,
-    a number. Without a loaded model any single value is kept.
+    a finite number within ``bounds`` (the plausible range, :func:`label_bounds`). Without a
+    loaded model (``classes`` None and not regression) any single value is kept. An item may
+    say it is a ``correction`` (then with a ``reason``) and name its ``source``.
     """
+    from framework.serving.feedback import Label
+
     example = '{"items": [{"request_id": "...", "label": ...}]}'
     items = _body_list(payload, "items", "item", max_items, example)
     problems = _Problems("item")
-    pairs = []
+    labels = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             problems.add(index, None, f"an item must be an object, got {_type_name(item)}")
             continue
-        extra = sorted(name for name in item if name not in ("request_id", "label"))
-        for name in extra:
-            problems.add(index, name, "unknown field; an item holds request_id and label")
+        for name in sorted(name for name in item if name not in ITEM_FIELDS):
+            problems.add(index, name, f"unknown field; an item holds {', '.join(ITEM_FIELDS)}")
         request_id, label = item.get("request_id"), item.get("label")
         if "request_id" not in item:
             problems.add(index, "request_id", "missing field")
@@ -481,6 +513,7 @@ def feedback_items(
                 "request_id",
                 f"must be a request id /predict answered with, got {_short(request_id)}",
             )
+        correction, reason, source = _item_record(index, item, problems)
         if "label" not in item or label is None:
             problems.add(index, "label", "missing label")
             continue
@@ -490,20 +523,97 @@ def feedback_items(
         if isinstance(label, float) and not math.isfinite(label):
             problems.add(index, "label", f"{_short(label)} is not a label")
             continue
-        matched = _actual_value(label) if regression else _match_class(label, classes)
+        matched = _actual_value(label, bounds) if regression else _match_class(label, classes)
         if isinstance(matched, _Invalid):
             problems.add(index, "label", matched.message)
             continue
-        pairs.append((request_id, matched))
+        labels.append(Label(request_id, matched, correction, reason, source))
     problems.raise_if_any()
-    return pairs
+    return labels
 
 
-def _actual_value(label: Any) -> Any:
-    """A regression label: the actual value as a float."""
+#: The fields a /feedback item may hold.
+ITEM_FIELDS = ("request_id", "label", "correction", "reason", "source")
+
+
+def _item_record(
+    index: int, item: dict[str, Any], problems: _Problems
+) -> tuple[bool, str | None, str | None]:
+    """An item's ``correction``, ``reason`` and ``source``, problems recorded."""
+    correction = item.get("correction", False)
+    if not isinstance(correction, bool):
+        problems.add(index, "correction", f"must be true or false, got {_short(correction)}")
+        correction = False
+    reason = item.get("reason")
+    if reason is not None and (not isinstance(reason, str) or not reason.strip()):
+        problems.add(index, "reason", f"must be text, got {_short(reason)}")
+    elif isinstance(reason, str) and len(reason) > MAX_REASON:
+        problems.add(index, "reason", f"is {len(reason)} characters; at most {MAX_REASON}")
+    elif correction and reason is None:
+        problems.add(index, "reason", "a correction needs a reason: say why the label changes")
+    elif not correction and "reason" in item:
+        problems.add(index, "reason", 'only a correction has a reason; add "correction": true')
+    source = item.get("source")
+    if source is not None and (not isinstance(source, str) or not SOURCE.fullmatch(source)):
+        problems.add(
+            index,
+            "source",
+            "must be 1 to 128 letters, digits, spaces or '.', '_', ':', '@', '/', '-', got "
+            f"{_short(source)}",
+        )
+        source = None
+    return correction, reason, source
+
+
+def conflict_error(conflicts: Sequence[tuple[int, str]]) -> RequestError:
+    """A 409 naming each /feedback item refused as a conflict, the first in its one line."""
+    problems = _Problems("item")
+    for index, message in conflicts:
+        problems.add(index, "request_id", message)
+    try:
+        problems.raise_if_any(409)
+    except RequestError as error:
+        return error
+    raise ValueError("no conflicts to report")
+
+
+def _actual_value(label: Any, bounds: tuple[float, float] | None = None) -> Any:
+    """A regression label: the actual value as a float, finite and within ``bounds``."""
     if isinstance(label, bool) or not isinstance(label, int | float):
         return _Invalid(f"must be the actual value, a number, got {_short(label)}")
-    return float(label)
+    try:
+        value = float(label)
+    except OverflowError:
+        return _Invalid(f"{_short(label)} is out of range (at most ±3.4e38)")
+    if not math.isfinite(value) or abs(value) > LARGEST_NUMBER:
+        return _Invalid(f"{_short(label)} is out of range (at most ±3.4e38)")
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        return _Invalid(
+            f"{value:g} is outside this model's plausible range [{bounds[0]:g}, {bounds[1]:g}] "
+            "(serve.label_bounds); send the actual value, or widen serve.label_bounds"
+        )
+    return value
+
+
+def label_bounds(
+    configured: Any, margin: float, predicted: tuple[float, float] | None
+) -> tuple[float, float] | None:
+    """The plausible range of a regression label.
+
+    ``serve.label_bounds`` (``[lo, hi]``) when configured; otherwise the range of the model's
+    predictions on its held-out rows (kept in its reference profile) widened by ``margin``
+    spans each side: ``[min - margin*span, max + margin*span]``, the span being at least 1.
+    None when neither is known: then only non-finite values and magnitudes beyond float32
+    are refused.
+    """
+    if configured is not None:
+        low, high = (float(value) for value in configured)
+        return low, high
+    if predicted is None:
+        return None
+    low, high = predicted
+    span = max(high - low, 1.0)
+    return low - margin * span, high + margin * span
 
 
 def _match_class(label: Any, classes: list[Any] | None) -> Any:
@@ -521,3 +631,30 @@ def _match_class(label: Any, classes: list[Any] | None) -> Any:
         f"{_short(label)} is not a class of the model; classes: "
         + ", ".join(repr(value) for value in classes)
     )
+
+
+def check_label_settings(serve: Any) -> None:
+    """ConfigError unless ``serve.label_bounds`` is null or ``[lo, hi]`` (finite, lo < hi)
+    and ``serve.label_margin`` a finite number of at least 0."""
+    from framework.errors import ConfigError
+
+    bounds = serve.get("label_bounds")
+    if bounds is not None:
+        try:
+            low, high = (float(value) for value in bounds)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"serve.label_bounds={_short(bounds)} must be [lo, hi], two numbers, or null"
+            ) from None
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise ConfigError(f"serve.label_bounds=[{low:g}, {high:g}] must be finite with lo < hi")
+    margin = serve.get("label_margin", LABEL_MARGIN)
+    try:
+        margin = float(margin)
+    except (TypeError, ValueError):
+        margin = float("nan")
+    if not math.isfinite(margin) or margin < 0:
+        raise ConfigError(
+            f"serve.label_margin={serve.get('label_margin')!r} must be a number of spans, at "
+            "least 0 (e.g. 10)"
+        )

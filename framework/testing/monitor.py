@@ -17,7 +17,7 @@ import pytest
 
 from framework.testing.host import host_with
 
-STATUSES = {"ok", "warning", "drift", "skipped"}
+STATUSES = {"ok", "warning", "drift", "skipped", "error"}
 
 
 def synthetic_window(

@@ -10,7 +10,12 @@ process, including the one DVC runs for ``dvc exp run -S ...``. Two things happe
   declare in the ``bucle.config`` entry-point group, so ``pip install bucle-foo`` makes
   ``tracker=foo`` composable with no YAML copied into the project.
 
-Hydra may import this more than once; both are idempotent and light: the search path is built
+- Under DVC (``dvc exp run -S``), ``${oc.env:NAME}`` is made to resolve to its own text while
+  DVC composes ``params.yaml`` (:func:`framework.config.env_refs.keep_env_references_under_dvc`),
+  so DVC writes environment references, never the secrets they read, as ``bucle params`` does.
+  In any other process, Bucle's own included, nothing changes.
+
+Hydra may import this more than once; all three are idempotent and light: the search path is built
 from entry-point metadata, and Hydra imports a plugin's config package (so its parent package)
 only when it looks for options there.
 """
@@ -18,10 +23,12 @@ only when it looks for options there.
 from hydra.core.config_search_path import ConfigSearchPath
 from hydra.plugins.search_path_plugin import SearchPathPlugin
 
+from framework.config.env_refs import keep_env_references_under_dvc
 from framework.config.plugin_conf import config_packages
 from framework.config.schema import register_configs
 
 register_configs()
+keep_env_references_under_dvc()
 
 
 class PluginConfigSearchPath(SearchPathPlugin):

@@ -22,6 +22,7 @@ from typing import Any
 
 from framework import hookimpl
 from framework.errors import ConfigError
+from framework.secrets import masked_value
 from framework.urls import masked
 
 logger = logging.getLogger("bucle.alert")
@@ -60,7 +61,7 @@ class WebhookAlerter:
         body = json.dumps(summary, default=str).encode()
         error = ""
         for attempt in range(1, self.retries + 2):
-            error = self._post(body)
+            error = masked_value(self._post(body))  # a library's words may quote the URL
             if not error:
                 return {"delivered": True, "attempts": attempt, "url": masked(self.url)}
             logger.warning(

@@ -28,7 +28,12 @@ from framework.errors import BucleError, ConfigError
 from framework.files import read_json, write_json
 from framework.httpclient import status_of, url_host
 from framework.serverprocess import last_line
-from plugins.deployers.docker_context import now, verified_artifact, write_context
+from plugins.deployers.docker_context import (
+    environment_references,
+    now,
+    verified_artifact,
+    write_context,
+)
 
 #: Seconds ``docker info`` (and other quick engine calls) may take before the engine counts as
 #: not answering: a stopped Docker Desktop can hang rather than fail.
@@ -141,7 +146,9 @@ class DockerDeployer:
             tag,
             base_image=self.base_image,
             port=self.port,
+            references=project_references(settings.get("overrides", ())),
         )
+        environment = context_environment(context)
 
         record: dict[str, Any] = {
             "status": "not_built",
@@ -162,8 +169,11 @@ class DockerDeployer:
             "log": None,
             "started_at": now(),
             "warning": warning,
+            "environment": environment,
         }
-        run_hint = f"docker run -p {publish(settings['host'], settings['port'], self.port)} {tag}"
+        passed = "".join(f"-e {name} " for name in environment)
+        published = publish(settings["host"], settings["port"], self.port)
+        run_hint = f"docker run {passed}-p {published} {tag}"
         problem = engine_problem()
         if problem is not None:
             record["reason"] = f"no Docker engine answers ({problem})"
@@ -179,7 +189,9 @@ class DockerDeployer:
                 record.update(built=True, status="built")
                 record["message"] = f"built image {tag} from {context}\nrun it with: {run_hint}"
                 if self.run:
-                    record.update(self.start_container(tag, settings["host"], settings["port"]))
+                    record.update(
+                        self.start_container(tag, settings["host"], settings["port"], environment)
+                    )
                     record["status"] = "running"
                     record["message"] = (
                         f"built image {tag} and started container {record['container'][:12]} "
@@ -190,6 +202,7 @@ class DockerDeployer:
                 record["reason"] = str(error)
                 write_json(self.record_path, record)
                 raise
+        record["message"] += "\n" + environment_note(environment)
         if warning:
             record["message"] += f"\nwarning: {warning}"
         write_json(self.record_path, record)
@@ -263,14 +276,22 @@ class DockerDeployer:
                 f"the context is at {context} (log {log_path})"
             )
 
-    def start_container(self, tag: str, host: str, port: int) -> dict[str, Any]:
-        """``docker run -d`` publishing ``host:port``; wait for ``/ready``, else remove it."""
+    def start_container(
+        self, tag: str, host: str, port: int, environment: list[str] | tuple = ()
+    ) -> dict[str, Any]:
+        """``docker run -d`` publishing ``host:port``; wait for ``/ready``, else remove it.
+
+        Each variable in ``environment`` is passed by name (``-e NAME``), so its value goes
+        from this process's environment to the container's without appearing in a command line.
+        """
         host = str(host)
+        passed = [argument for name in environment for argument in ("-e", name)]
         started = docker(
             "run",
             "-d",
             "--label",
             "bucle.deployer=docker",
+            *passed,
             "-p",
             publish(host, port, self.port),
             tag,
@@ -301,6 +322,40 @@ class DockerDeployer:
 # ---------------------------------------------------------------------------------------------
 # Talking to the engine
 # ---------------------------------------------------------------------------------------------
+
+
+def project_references(overrides: Any = ()) -> dict[str, str]:
+    """The keys of the project's config that read the environment, with their unresolved text:
+    ``params.yaml`` as written, or ``conf/`` composed with ``overrides`` (as the deploy reads)."""
+    from omegaconf import OmegaConf
+
+    from framework.config.compose import compose_config
+
+    params = Path("params.yaml")
+    if not overrides and params.is_file():
+        raw = OmegaConf.load(params)
+    else:
+        raw = compose_config(list(overrides))
+    return environment_references(OmegaConf.to_container(raw, resolve=False))
+
+
+def context_environment(context: Path) -> list[str]:
+    """The variables the context's container needs, as its manifest lists them."""
+    manifest = read_json(context / "manifest.json", "deploy again to rewrite the context") or {}
+    return list(manifest.get("environment", []))
+
+
+def environment_note(environment: list[str]) -> str:
+    """What to pass to ``docker run``: the write token first, then every secret's variable."""
+    secrets = [name for name in environment if name != "BUCLE_SERVE_TOKEN"]
+    note = (
+        "the container listens on 0.0.0.0 and refuses to start without a write token: pass "
+        "BUCLE_SERVE_TOKEN (docker run -e BUCLE_SERVE_TOKEN ...), or deploy with "
+        "serve.allow_open=true to run it open (it then warns)"
+    )
+    if secrets:
+        note += "; it reads these secrets from its environment too: " + ", ".join(secrets)
+    return note
 
 
 def publish(host: str, port: int, container_port: int) -> str:

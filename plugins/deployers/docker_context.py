@@ -12,8 +12,12 @@ version. Each piece is there for that:
 - ``state/``: a fresh local artifact store and registry holding only the deployed version, its
   sha256, run id, lineage and metrics exactly as registered and the alias set; the artifact is
   verified (hash and loadable) first, so an image never ships a model its server would refuse.
-- ``params.yaml``: the project's resolved config re-pointed at that ``state/`` and at the image's
-  network, validated here because the server in the image reads it.
+- ``params.yaml``: only the sections the server reads (:data:`SERVED_SECTIONS`), re-pointed at
+  that ``state/`` and at the image's network, validated here because the server in the image
+  reads it. No secret is written: each is an environment reference, ``${oc.env:NAME}``, that the
+  container resolves when it starts (the project's own reference where it had one), and the
+  write and predict tokens are left to ``BUCLE_SERVE_TOKEN`` / ``BUCLE_PREDICT_TOKEN``. The
+  manifest lists the variables under ``environment``; the deploy prints them.
 - ``Dockerfile`` and ``.dockerignore``: pinned dependencies in their own cached layer, an
   unprivileged user, a health check; what a local ``bucle serve`` writes stays out of the image.
 - ``manifest.json``: what the context holds (version, image, Python, platform, every file's
@@ -43,6 +47,27 @@ from framework.files import sha256_file, write_json, write_text
 #: directory): a relative path, so the same ``params.yaml`` works in the image and in place.
 CONTEXT_STATE = "state"
 
+#: The sections ``bucle serve`` reads (framework/serving: the served alias and limits, the
+#: state, the traffic strategy, the registry and store; the schema requires data and model).
+#: Everything else (trackers, alerters, monitors, retraining, hooks) stays out of the image.
+SERVED_SECTIONS = (
+    "project",
+    "seed",
+    "task",
+    "paths",
+    "data",
+    "features",
+    "model",
+    "serve",
+    "deploy",
+)
+
+#: ``serve`` keys holding a token, and the variable the server reads when the key is null.
+SERVE_TOKENS = {"token": "BUCLE_SERVE_TOKEN", "predict_token": "BUCLE_PREDICT_TOKEN"}
+
+#: ``${oc.env:NAME}`` without a default: NAME must be set in the container.
+_ENV_REFERENCE = re.compile(r"\$\{oc\.env:\s*([^,}\s]+)\s*\}")
+
 #: Bucle's source as ``pip install .`` needs it, copied from the installed checkout.
 SOURCE_ITEMS = ("pyproject.toml", "README.md", "framework", "plugins", "hydra_plugins")
 
@@ -62,9 +87,12 @@ def write_context(
     *,
     base_image: str,
     port: int,
+    references: dict[str, str] | None = None,
 ) -> tuple[Path, str | None]:
     """Build the context in a directory beside ``target``, then swap it in.
 
+    ``references`` maps a dotted key to its unresolved text where the project's config reads
+    the environment (:func:`environment_references`), so a secret keeps its variable's name.
     Returns where it is and a warning worth showing (None when there is none)."""
     state = target.parent
     state.mkdir(parents=True, exist_ok=True)
@@ -73,7 +101,15 @@ def write_context(
     building = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=state))
     try:
         manifest = fill_context(
-            building, cfg, version, alias, artifact, tag, base_image=base_image, port=port
+            building,
+            cfg,
+            version,
+            alias,
+            artifact,
+            tag,
+            base_image=base_image,
+            port=port,
+            references=references,
         )
         replace_directory(building, target)
     except BaseException:
@@ -92,17 +128,18 @@ def fill_context(
     *,
     base_image: str,
     port: int,
+    references: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Write every file of the context into ``root``; returns its manifest."""
-    from framework.config.compose import load_params
-
     copy_source(source_root(), root / "source")
     requirements = pinned_requirements()
     write_text(root / "requirements.txt", requirements_text(requirements))
     stored = seed_state(root / CONTEXT_STATE, version, alias, artifact)
-    write_text(root / "params.yaml", context_params(cfg, alias, port))
-    load_params(root / "params.yaml")  # the server in the image reads it: it must validate
-    write_text(root / "Dockerfile", dockerfile(base_image, port, version, tag))
+    params = context_params(cfg, alias, port, references)
+    environment = container_environment(params)
+    write_text(root / "params.yaml", params)
+    check_context_params(root / "params.yaml", environment)
+    write_text(root / "Dockerfile", dockerfile(base_image, port, version, tag, environment))
     write_text(root / ".dockerignore", DOCKERIGNORE)
     files = {
         path.relative_to(root).as_posix(): sha256_file(path)
@@ -123,6 +160,7 @@ def fill_context(
         "python": ".".join(map(str, sys.version_info[:3])),
         "platform": sys.platform,
         "requirements": len(requirements),
+        "environment": environment,
         "created_at": now(),
         "files": files,
     }
@@ -202,26 +240,117 @@ def seed_state(state: Path, version: Any, alias: str, artifact: Path) -> Path:
     return stored
 
 
-def context_params(cfg: Any, alias: str, port: int) -> str:
-    """The project's resolved config, re-pointed at the context's own state and the image.
+def context_params(
+    cfg: Any, alias: str, port: int, references: dict[str, str] | None = None
+) -> str:
+    """The served sections of the project's config, re-pointed at the context and the image.
 
     Every path under the project's ``paths.state`` moves under the context's ``state/``; the
     store and registry become the local ones holding the copied version; the server listens on
-    every interface of the container, on ``port``, and serves ``alias``.
+    every interface of the container, on ``port``, and serves ``alias``. Every secret left is an
+    environment reference (:func:`referenced_secrets`); the tokens are read from
+    :data:`SERVE_TOKENS`' variables.
     """
     from omegaconf import OmegaConf
 
-    data = OmegaConf.to_container(cfg, resolve=True)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    data = {key: resolved[key] for key in SERVED_SECTIONS if key in resolved}
+    source = resolved["data"]  # what the server needs of the source: its name and target
+    data["data"] = {key: source[key] for key in ("name", "target") if key in source}
     data = rebase(data, str(data["paths"]["state"]), CONTEXT_STATE)
     data["paths"]["state"] = CONTEXT_STATE
     data["store"] = {"name": "local", "root": f"{CONTEXT_STATE}/artifacts"}
     data["registry"] = {"name": "local", "path": f"{CONTEXT_STATE}/registry.db"}
     data["serve"].update(host="0.0.0.0", port=int(port), alias=alias)
+    for key in SERVE_TOKENS:
+        if key in data["serve"]:
+            data["serve"][key] = None  # the container's BUCLE_SERVE_TOKEN / BUCLE_PREDICT_TOKEN
+    data = referenced_secrets(data, references or {})
     header = (
-        "# Written by `bucle deploy deploy=docker`: the project's config, with its state, store\n"
-        "# and registry moved into this directory. `bucle serve` here serves the copied version.\n"
+        "# Written by `bucle deploy deploy=docker`: what `bucle serve` reads of the project's\n"
+        "# config, with its state, store and registry moved into this directory. Secrets are\n"
+        "# environment references (oc.env) the container resolves at start; the write token\n"
+        "# comes from BUCLE_SERVE_TOKEN (docker run -e BUCLE_SERVE_TOKEN ...).\n"
     )
     return header + OmegaConf.to_yaml(OmegaConf.create(data))
+
+
+def referenced_secrets(value: Any, references: dict[str, str], path: str = "") -> Any:
+    """``value`` with every secret :mod:`framework.secrets` finds replaced by an env reference.
+
+    The reference is the project's own where its config read that key from the environment
+    (``Bearer ${oc.env:HOOK_TOKEN}``), else ``${oc.env:BUCLE_<KEY>}`` named after the key.
+    """
+    from framework.secrets import is_secret_name, masked_value
+
+    if isinstance(value, dict):
+        replaced = {}
+        for key, item in value.items():
+            where = f"{path}{key}"
+            if is_secret_name(str(key)) and item not in (None, "", {}, [], False):
+                replaced[key] = _secret_reference(item, where, references)
+            else:
+                replaced[key] = referenced_secrets(item, references, f"{where}.")
+        return replaced
+    if isinstance(value, list):
+        return [referenced_secrets(item, references, f"{path}{i}.") for i, item in enumerate(value)]
+    if isinstance(value, str) and masked_value(value) != value:
+        return _secret_reference(value, path.rstrip("."), references)
+    return value
+
+
+def _secret_reference(value: Any, where: str, references: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _secret_reference(v, f"{where}.{k}", references) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_secret_reference(v, f"{where}.{i}", references) for i, v in enumerate(value)]
+    known = references.get(where)
+    if known is not None and "${oc.env:" in known:
+        return known
+    return "${oc.env:BUCLE_" + re.sub(r"[^A-Za-z0-9]+", "_", where).strip("_").upper() + "}"
+
+
+def environment_references(raw: Any, path: str = "") -> dict[str, str]:
+    """Every dotted key of an unresolved config whose text reads the environment."""
+    found: dict[str, str] = {}
+    if isinstance(raw, dict):
+        for key, item in raw.items():
+            found.update(environment_references(item, f"{path}{key}."))
+    elif isinstance(raw, list):
+        for index, item in enumerate(raw):
+            found.update(environment_references(item, f"{path}{index}."))
+    elif isinstance(raw, str) and "${oc.env:" in raw:
+        found[path.rstrip(".")] = raw
+    return found
+
+
+def container_environment(params: str) -> list[str]:
+    """The variables the container needs: the write token, then every reference in ``params``."""
+    names = ["BUCLE_SERVE_TOKEN"]
+    for name in _ENV_REFERENCE.findall(params):
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def check_context_params(path: Path, environment: list[str]) -> None:
+    """Validate the context's ``params.yaml`` as the server will, its variables set to dummies.
+
+    The values are the container's, not this machine's: only the shape is checked here.
+    """
+    from framework.config.compose import load_params
+
+    saved = {name: os.environ.get(name) for name in environment}
+    try:
+        for name in environment:
+            os.environ.setdefault(name, "set-in-the-container")
+        load_params(path)  # the server in the image reads it: it must validate
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def rebase(value: Any, old: str, new: str) -> Any:
@@ -346,8 +475,14 @@ def bucle_version() -> str:
         return __version__
 
 
-def dockerfile(base_image: str, port: int, version: Any, tag: str) -> str:
-    """The Dockerfile: pinned dependencies, Bucle, the state, then ``bucle serve`` on ``port``."""
+def dockerfile(
+    base_image: str, port: int, version: Any, tag: str, environment: list[str] | tuple = ()
+) -> str:
+    """The Dockerfile: pinned dependencies, Bucle, the state, then ``bucle serve`` on ``port``.
+
+    No secret is baked in: ``environment`` names the variables ``docker run -e`` must pass.
+    """
+    passed = "".join(f"-e {name} " for name in environment)
     health = (
         "import urllib.request; "
         f"urllib.request.urlopen('http://127.0.0.1:{port}/health', timeout=4)"
@@ -355,7 +490,9 @@ def dockerfile(base_image: str, port: int, version: Any, tag: str) -> str:
     return f"""\
 # {version.name} v{version.version} (sha256 {version.sha256}), written by
 # `bucle deploy deploy=docker`. Build: docker build -t {tag} .
-# Run:   docker run -p {port}:{port} {tag}
+# Run:   docker run {passed}-p {port}:{port} {tag}
+# The server listens on 0.0.0.0: it starts only with a write token in BUCLE_SERVE_TOKEN (or
+# serve.allow_open=true, which it warns about). Secrets are read from the environment at start.
 FROM {base_image}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \\

@@ -3,7 +3,9 @@
 The server runs in its own session, so it outlives the ``bucle deploy`` that started it and a
 Ctrl-C in that terminal does not reach it. What was started is recorded in
 ``<state>/deployment.json``; status and stop read that record, because the deploying process is
-gone by the time anyone asks.
+gone by the time anyone asks. The record names the server by its pid *and* by its command line
+and start time, because a pid outlives its process: stop signals only the server it started,
+never whatever got the pid after the server died.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from framework import hookimpl
 from framework.errors import BucleError, ConfigError
 from framework.files import read_json, write_json
 from framework.httpclient import get_json, status_of, url_host
-from framework.serverprocess import wait_ready
+from framework.serverprocess import is_same_process, process_identity, wait_ready
 
 #: Seconds between SIGTERM and SIGKILL on stop: uvicorn's own graceful shutdown takes up to 10.
 STOP_GRACE_SECONDS = 15.0
@@ -56,7 +58,7 @@ class LocalDeployer:
         ready in ``ready_timeout`` seconds is killed, so a failed deploy leaves nothing running.
         """
         previous = self.read_record()
-        if previous and previous.get("status") == "running" and pid_alive(previous["pid"]):
+        if previous and previous.get("status") == "running" and is_our_server(previous):
             raise BucleError(
                 f"a deployment is already running (pid {previous['pid']} on "
                 f"{previous['host']}:{previous['port']}, version {previous.get('version')}); "
@@ -93,6 +95,7 @@ class LocalDeployer:
                 process, base, log_path, self.ready_timeout, "bucle serve", "deploy.ready_timeout"
             )
             model = get_json(base + "/model") or {}
+            identity = process_identity(process.pid)
         except BaseException:
             _kill_group(process.pid)
             process.wait()
@@ -109,17 +112,19 @@ class LocalDeployer:
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "log": str(log_path),
             "command": command,
+            "process": identity,  # the pid alone may name another process by the time of stop
         }
         write_json(self.record_path, record)
         return record
 
     @hookimpl
     def deployment_status(self) -> dict[str, Any] | None:
-        """The record plus ``alive`` (the pid runs) and ``healthy`` (``/health`` answers 200)."""
+        """The record plus ``alive`` (the server it started still runs) and ``healthy``
+        (``/health`` answers 200)."""
         record = self.read_record()
         if record is None:
             return None
-        alive = record.get("status") == "running" and pid_alive(record["pid"])
+        alive = record.get("status") == "running" and is_our_server(record)
         healthy = alive and status_of(f"{record['url']}/health") == 200
         live = get_json(f"{record['url']}/model") if healthy else None
         if live:  # what answers now: the alias may have moved since the deploy
@@ -138,13 +143,22 @@ class LocalDeployer:
 
     @hookimpl
     def stop_deployment(self) -> dict[str, Any] | None:
-        """SIGTERM the server's process group, SIGKILL it after a grace period, record it."""
+        """SIGTERM the server's process group, SIGKILL it after a grace period, record it.
+
+        A recorded pid that now runs another process (the server died, the pid was reused) is
+        left alone: the record is closed with a ``reason`` saying so.
+        """
         record = self.read_record()
         if record is None:
             return None
         if record.get("status") == "running":
             pid = int(record["pid"])
-            if pid_alive(pid):
+            if pid_alive(pid) and not is_our_server(record):
+                record["reason"] = (
+                    f"pid {pid} now runs another process ({describe_process(pid)}), not the "
+                    "server this deployment started; left it alone"
+                )
+            elif pid_alive(pid):
                 _signal_group(pid, signal.SIGTERM)
                 deadline = time.monotonic() + STOP_GRACE_SECONDS
                 while pid_alive(pid) and time.monotonic() < deadline:
@@ -172,6 +186,22 @@ def pid_alive(pid: int) -> bool:
         return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return True
+
+
+def is_our_server(record: dict[str, Any]) -> bool:
+    """Whether the recorded pid still runs the server this record describes (not a zombie, and
+    the command line and start time recorded at deploy)."""
+    pid = int(record["pid"])
+    return pid_alive(pid) and is_same_process(pid, record.get("process"), record.get("command"))
+
+
+def describe_process(pid: int) -> str:
+    """The command line of ``pid``, shortened for a message."""
+    identity = process_identity(pid)
+    if identity is None or not identity["cmdline"]:
+        return "unknown command"
+    text = " ".join(identity["cmdline"])
+    return f"`{text[:80]}…`" if len(text) > 80 else f"`{text}`"
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -100,6 +100,9 @@ class PerformanceMonitor:
                 {"labelled": count},
             )
         current = self._score(window, labelled)
+        broken = non_finite(current, self.watched(window))
+        if broken:
+            return self._unjudgeable(window, labelled, broken, count)
         errors = self._standard_errors(window, labelled)
         n_test = window.baseline.get("n_test")
         details = [
@@ -144,6 +147,33 @@ class PerformanceMonitor:
             metrics,
             details,
             plots,
+        )
+
+    def _unjudgeable(
+        self, window: MonitorWindow, labelled: Any, broken: dict[str, float], count: int
+    ) -> MonitorResult:
+        """An ``error``: a watched metric came out NaN or infinite, so nothing can be judged.
+
+        Comparing ``inf`` with a baseline says neither drift nor ok; calling it ``ok`` would
+        hide real concept drift behind one absurd label. The summary names the metric and the
+        most extreme label, which is where to look.
+        """
+        import numpy as np
+
+        said = ", ".join(f"{name} {value}" for name, value in broken.items())
+        extreme = ""
+        if window.regression:
+            values = np.asarray(window.labels[labelled].tolist(), dtype=float)
+            with np.errstate(invalid="ignore"):
+                worst = values[np.argmax(np.where(np.isnan(values), np.inf, np.abs(values)))]
+            extreme = f"; the most extreme label is {worst:g}"
+        return MonitorResult(
+            "performance",
+            "error",
+            f"{said} is not finite on {count} labelled predictions, so the window cannot be "
+            f"judged{extreme}: check the feedback for absurd labels (serve.label_bounds refuses "
+            "new ones)",
+            {"labelled": count, **{f"current_{k}": str(v) for k, v in broken.items()}},
         )
 
     def _compare(
@@ -255,3 +285,13 @@ class PerformanceMonitor:
             labels,
             {"window": values, "evaluate": [baseline] * len(labels)},
         )
+
+
+def non_finite(metrics: dict[str, Any], names: list[str]) -> dict[str, float]:
+    """The metrics among ``names`` whose value is a number that is NaN or infinite."""
+    found = {}
+    for name in names:
+        value = metrics.get(name)
+        if isinstance(value, int | float) and not math.isfinite(float(value)):
+            found[name] = float(value)
+    return found

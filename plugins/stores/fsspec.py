@@ -71,7 +71,9 @@ class FsspecStore:
     @hookimpl
     def put_artifact(self, path: Path, sha256: str) -> str:
         remote = self._remote(sha256)
-        actual = sha256_file(path)
+        # Read once: what is uploaded is exactly what was hashed, even if the file changes now.
+        data = Path(path).read_bytes()
+        actual = hashlib.sha256(data).hexdigest()
         if actual != sha256:
             raise ArtifactError(
                 f"{path} has sha256 {actual[:12]}…, not {sha256[:12]}…; it changed while "
@@ -82,7 +84,7 @@ class FsspecStore:
         parent = remote.rsplit("/", 1)[0]
         staging = f"{parent}/.incoming-{uuid.uuid4().hex}"
         self._io("store", lambda: self.fs.makedirs(parent, exist_ok=True))
-        self._io("store", lambda: self.fs.put_file(str(path), staging))
+        self._io("store", lambda: self.fs.pipe_file(staging, data))
         self._io("store", lambda: self.fs.mv(staging, remote))
         return self._uri(sha256)
 

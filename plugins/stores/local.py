@@ -1,12 +1,15 @@
 """The ``local`` store: a content-addressed directory, ``<root>/ab/cdef…`` by sha256.
 
 Writes go to a temporary file and are renamed into place, so a file under its hash is always
-whole; reads check the hash again, so a corrupted file is refused rather than used.
+whole; the bytes written are the very bytes whose hash was checked (read once, so a source that
+changes while it is stored cannot slip in under the old hash). Reads check the hash again, so a
+corrupted file is refused rather than used; whoever loads the file checks the bytes it loads once
+more (:func:`~framework.modeling.artifact.load_model`).
 """
 
 from __future__ import annotations
 
-import shutil
+import hashlib
 from pathlib import Path
 
 from framework import hookimpl
@@ -27,14 +30,15 @@ class LocalStore:
     def put_artifact(self, path: Path, sha256: str) -> str:
         location = self._location(sha256)
         if not location.exists() or sha256_file(location) != sha256:
-            actual = sha256_file(path)
+            data = Path(path).read_bytes()
+            actual = hashlib.sha256(data).hexdigest()
             if actual != sha256:
                 raise ArtifactError(
                     f"{path} has sha256 {actual[:12]}…, not {sha256[:12]}…; it changed while "
                     "being stored — store it again"
                 )
             with atomic_path(location) as temporary:
-                shutil.copyfile(path, temporary)
+                temporary.write_bytes(data)
         return location.resolve().as_uri()
 
     @hookimpl

@@ -14,6 +14,7 @@ from typing import Any
 from framework import hookimpl
 from framework.errors import BucleError
 from framework.records import RunInfo, RunRecord
+from framework.secrets import redacted, redacted_params
 from framework.sqlite import connect
 
 SCHEMA = """
@@ -59,6 +60,8 @@ class LocalTracker:
 
     @hookimpl
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        # Whoever calls the hook, what lands in the database went through the secret classifier.
+        params = redacted_params(params)
         with self._db() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO params VALUES (?, ?, ?)",
@@ -86,7 +89,12 @@ class LocalTracker:
         with self._db() as db:
             db.execute(
                 "UPDATE runs SET status = ?, ended_at = ?, manifest = ? WHERE run_id = ?",
-                (status, manifest.get("ended_at"), json.dumps(manifest, default=str), run_id),
+                (
+                    status,
+                    manifest.get("ended_at"),
+                    json.dumps(redacted(manifest), default=str),
+                    run_id,
+                ),
             )
 
     @hookimpl

@@ -18,6 +18,7 @@ from typing import Any
 
 from framework import hookimpl
 from framework.records import RunInfo, RunRecord
+from framework.secrets import redacted, redacted_params
 from plugins.mlflow_client import call, make_client
 
 PLUGIN = "tracker 'mlflow'"
@@ -79,7 +80,9 @@ class MlflowTracker:
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
         from mlflow.entities import Param
 
-        entries = [Param(key, _param_value(value)) for key, value in params.items()]
+        # Whoever calls the hook, what MLflow keeps went through the secret classifier.
+        shown = redacted_params(params)
+        entries = [Param(key, _param_value(value)) for key, value in shown.items()]
         mlflow_id = self._mlflow_run(run_id)
         for first in range(0, len(entries), PARAM_BATCH):
             batch = entries[first : first + PARAM_BATCH]
@@ -105,7 +108,7 @@ class MlflowTracker:
     @hookimpl
     def end_run(self, run_id: str, status: str, manifest: dict[str, Any]) -> None:
         mlflow_id = self._mlflow_run(run_id)
-        text = json.loads(json.dumps(manifest, default=str))
+        text = json.loads(json.dumps(redacted(manifest), default=str))
         self._call("log the manifest", self.client.log_dict, mlflow_id, text, MANIFEST)
         ended = manifest.get("ended_at")
         end_time = int(datetime.fromisoformat(ended).timestamp() * 1000) if ended else None

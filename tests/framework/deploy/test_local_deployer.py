@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from framework.files import write_json
 from framework.testing import DeployerContract
 from plugins.deployers.local import LocalDeployer
 from tests.conftest import run_command
@@ -171,3 +173,117 @@ class TestLocalDeployerContract(DeployerContract):
     @pytest.fixture
     def plugin(self, tmp_path: Path) -> LocalDeployer:
         return LocalDeployer(state=str(tmp_path / "deploy"))
+
+
+def test_deploy_refuses_an_open_address_without_a_token_unless_opened(tmp_path: Path) -> None:
+    from tests.conftest import copy_project
+
+    fresh = copy_project(tmp_path / "fresh", git=False)
+    port = free_port()
+    # 192.0.2.1 is no address of this machine: had the deploy not been refused, binding fails.
+    result = run_command(
+        ["bucle", "deploy", "--host", "192.0.2.1", "--port", str(port)],
+        fresh,
+        env={"BUCLE_SERVE_TOKEN": ""},
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "serve.host=192.0.2.1" in result.stderr and "serve.token" in result.stderr
+    assert not (fresh / ".bucle" / "deploy" / "deployment.json").exists()
+
+    opened = run_command(
+        ["bucle", "deploy", "--host", "192.0.2.1", "--port", str(port), "serve.allow_open=true"],
+        fresh,
+        env={"BUCLE_SERVE_TOKEN": ""},
+        check=False,
+    )
+    # Not refused, said out loud; then binding fails on an address this machine does not have.
+    assert opened.stderr.startswith("WARNING: serving on 192.0.2.1"), opened.stderr
+    assert opened.returncode == 1 and "cannot listen on 192.0.2.1" in opened.stderr
+
+
+@contextlib.contextmanager
+def other_process() -> Iterator[subprocess.Popen]:
+    """A live process that is not a server: what a recorded pid may belong to once reused. It
+    leads its own session, as the deployed server does, so signalling the group would reach it."""
+    process = subprocess.Popen(["sleep", "120"], start_new_session=True)
+    cmdline = Path(f"/proc/{process.pid}/cmdline")
+    deadline = time.monotonic() + 10
+    while not cmdline.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)  # Popen returns before the kernel has filled in the new command line
+    try:
+        yield process
+    finally:
+        process.kill()
+        process.wait()
+
+
+def running_record(pid: int, process: dict | None) -> dict:
+    """A record as ``bucle deploy`` writes it for a server with ``pid``."""
+    command = [sys.executable, "-m", "framework", "serve", "--host", "127.0.0.1", "--port", "9"]
+    record = {
+        "status": "running",
+        "pid": pid,
+        "host": "127.0.0.1",
+        "port": 9,
+        "url": "http://127.0.0.1:9",
+        "alias": "production",
+        "version": 1,
+        "started_at": "2026-01-01T00:00:00+00:00",
+        "command": command,
+    }
+    if process is not None:
+        record["process"] = process
+    return record
+
+
+def test_stop_leaves_a_reused_pid_alone(tmp_path: Path) -> None:
+    from tests.conftest import copy_project
+
+    fresh = copy_project(tmp_path / "fresh", git=False)
+    with other_process() as sleeper:
+        # The server this record describes is gone and `sleep` got its pid.
+        server = {"cmdline": running_record(0, None)["command"], "start_ticks": 1}
+        state = fresh / ".bucle" / "deploy"
+        write_json(state / "deployment.json", running_record(sleeper.pid, server))
+
+        status = deploy(fresh, "status", check=False)
+        stopped = deploy(fresh, "stop")
+
+        assert sleeper.poll() is None, "stop killed a process it did not start"
+        assert status.returncode == 1 and "state: dead" in status.stdout
+        assert "state: stopped" in stopped.stdout
+        reason = next(line for line in stopped.stdout.splitlines() if line.startswith("reason:"))
+        assert str(sleeper.pid) in reason and "left it alone" in reason
+        assert json.loads((state / "deployment.json").read_text())["status"] == "stopped"
+
+
+def test_stop_leaves_alone_a_pid_of_an_old_record_that_runs_something_else(
+    tmp_path: Path,
+) -> None:
+    """A record from before start times were recorded: the command line alone decides."""
+    with other_process() as sleeper:
+        deployer = LocalDeployer(state=str(tmp_path / "deploy"))
+        write_json(deployer.record_path, running_record(sleeper.pid, None))
+
+        result = deployer.stop_deployment()
+
+        assert sleeper.poll() is None
+        assert "left it alone" in result["reason"]
+
+
+def test_stop_ends_the_process_it_recorded(tmp_path: Path) -> None:
+    from framework.serverprocess import process_identity
+
+    with other_process() as sleeper:
+        deployer = LocalDeployer(state=str(tmp_path / "deploy"))
+        identity = process_identity(sleeper.pid)
+        assert identity is not None and identity["cmdline"] == ["sleep", "120"]
+        write_json(deployer.record_path, running_record(sleeper.pid, identity))
+
+        assert deployer.deployment_status()["alive"] is True
+        result = deployer.stop_deployment()
+
+        assert sleeper.wait(timeout=20) is not None
+        assert result["status"] == "stopped" and "reason" not in result

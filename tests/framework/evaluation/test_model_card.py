@@ -170,3 +170,110 @@ def test_missing_reports_and_settings_are_said_plainly() -> None:
 def test_a_validation_report_without_scores_still_renders() -> None:
     card = render_model_card(facts(validation={"rows_in": 10, "rows_quarantined": 1}))
     assert "10 rows in, 1 quarantined" in card and "Data-quality score" not in card
+
+
+# --- names and values from data carry no live markup ----------------------------------------
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(2)>",
+    "[click](javascript:alert(3))",
+    "![pixel](javascript:alert(4))",
+    "a`<img src=y onerror=alert(5)>`b",
+    "<javascript:alert(6)>",
+    "x\n\n<iframe src=javascript:alert(7)>",
+    "| cell | <svg onload=alert(8)> |",
+]
+#: What the card's own Markdown renders to; anything else came from a name or a value.
+MARKDOWN_TAGS = {
+    "h1", "h2", "h3", "p", "ul", "li", "table", "thead", "tbody", "tr", "th", "td", "code",
+    "strong", "em",
+}  # fmt: skip
+
+
+def live_markup(card: str) -> list[str]:
+    """Tags and attributes a browser would act on, in the card rendered as HTML."""
+    from html.parser import HTMLParser
+
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").enable("table").render(card)
+    found: list[str] = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag not in MARKDOWN_TAGS or attrs:
+                found.append(f"<{tag} {attrs}>")
+
+        handle_startendtag = handle_starttag
+
+    Collect().feed(html)
+    return found
+
+
+def hostile_facts() -> CardFacts:
+    """Facts as the register stage gathers them from a data set whose names are hostile."""
+    import numpy as np
+    import pandas as pd
+
+    from framework.evaluation.slices import slice_report
+    from framework.modeling.schema import infer_schema
+
+    rng = np.random.default_rng(0)
+    rows = 80
+    frame = pd.DataFrame(
+        {
+            HOSTILE[0]: rng.normal(size=rows),
+            HOSTILE[1]: [HOSTILE[(i % 4) + 2] for i in range(rows)],
+            HOSTILE[7]: rng.normal(size=rows),
+            "label": ["<b onmouseover=alert(9)>yes</b>" if i % 3 else "no" for i in range(rows)],
+        }
+    )
+    schema = infer_schema(frame, "label", [], {})
+    classes = sorted(frame["label"].unique())
+    y_true = frame["label"].to_numpy()
+    proba = rng.uniform(size=(rows, 2))
+    y_pred = np.asarray(classes)[proba.argmax(axis=1)]
+    slices = slice_report(
+        frame, [HOSTILE[1]], y_true, y_pred, proba, classes, classes[0], "recall", 5
+    )
+    metric = "<img src=z onerror=alert(10)>"
+    return facts(
+        name="[churn](javascript:alert(11))",
+        owner="<a href=javascript:alert(12)>team</a>",
+        intended_use="<script>alert(13)</script>",
+        limitations="[docs](javascript:alert(14))",
+        aliases=["<i onclick=alert(15)>candidate</i>"],
+        source={"name": "file", "path": HOSTILE[4], "password": "hunter2",
+                "url": "postgresql://ana:s3cret@db/x"},
+        target="label",
+        schema=schema.to_dict(),
+        slices=slices,
+        gate={metric: {"value": 0.7, "minimum": 0.6, "passed": True}},
+        slice_gate={"recall": {"value": 0.3, "minimum": 0.5, "passed": False,
+                               "slice": f"{HOSTILE[1]}={HOSTILE[2]}"}},
+        business={"currency": "<u onclick=alert(16)>", "period": HOSTILE[3],
+                  "population": 1, "cells": {HOSTILE[0]: 1.0}},
+        validation={"rows_in": 10, "score": 0.9,
+                    "dimensions": {HOSTILE[1]: {"score": 0.5}}},
+        lineage={**LINEAGE, "model_target": HOSTILE[4], "artifact_uri": HOSTILE[5]},
+    )  # fmt: skip
+
+
+def test_a_card_from_hostile_names_renders_to_html_without_live_markup() -> None:
+    card = render_model_card(hostile_facts())
+    assert live_markup(card) == []
+
+
+def test_a_card_still_shows_hostile_names_as_text() -> None:
+    """Escaped, not dropped: the reader still sees what the column is called."""
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").enable("table").render(render_model_card(hostile_facts()))
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "[click](javascript:alert(3))" in html
+
+
+def test_config_values_in_the_card_are_redacted() -> None:
+    card = render_model_card(hostile_facts())
+    assert "hunter2" not in card and "s3cret" not in card

@@ -122,3 +122,26 @@ def test_a_bundle_saved_before_thresholds_existed_loads_without_one(table, tmp_p
     payload = {"format": 1, "schema": fitted.schema.to_dict(), "pipeline": fitted.pipeline}
     sio.dump(payload, path)
     assert load_model(path).decision_threshold is None
+
+
+def test_the_bytes_checked_against_the_hash_are_the_bytes_loaded(
+    table, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file swapped after its hash was checked must not be what loads (no check-then-reopen)."""
+    import skops.io as sio
+
+    fitted = fit(table, "logreg")
+    path = tmp_path / "model.skops"
+    digest = save_model(path, fitted)
+    swapped = tmp_path / "swapped.skops"
+    save_model(swapped, ModelBundle(fitted.pipeline, fitted.schema, 0.9, 1))
+    read_untrusted = sio.get_untrusted_types
+
+    def swap_then_read(**source):
+        # The hash has been checked by now: replace the file as an attacker racing the load would.
+        path.write_bytes(swapped.read_bytes())
+        return read_untrusted(**source)
+
+    monkeypatch.setattr(sio, "get_untrusted_types", swap_then_read)
+    loaded = load_model(path, sha256=digest)
+    assert loaded.decision_threshold is None

@@ -13,7 +13,7 @@ import pytest
 
 from framework.files import sha256_file
 from tests.conftest import run_command
-from tests.framework.serving.conftest import Server, promote
+from tests.framework.serving.conftest import Server, promote, token_env
 from tests.framework.serving.test_release import QUICK, SteadyLoad, alias
 
 pytestmark = pytest.mark.slow
@@ -29,6 +29,7 @@ def traffic(project: Path, server: Server, drift: str, seed: int) -> None:
             *("--feedback", "1.0", f"data.drift={drift}", *NEW_CUSTOMERS),
         ],
         project,
+        env=token_env(server.token),  # the labels go in with the server's write token
     )
 
 

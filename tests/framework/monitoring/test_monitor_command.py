@@ -13,7 +13,7 @@ import pytest
 
 from framework.monitoring.collect import window_start
 from tests.conftest import run_command
-from tests.framework.serving.conftest import Server, promote
+from tests.framework.serving.conftest import Server, promote, token_env
 from tests.plugins.alerters.test_alerters import Endpoint
 
 pytestmark = pytest.mark.slow
@@ -36,6 +36,7 @@ def send(project: Path, server: Server, drift: str, seed: int, feedback: float =
             *TRAFFIC,
         ],
         project,
+        env=token_env(server.token),  # the labels go in with the server's write token
     )
 
 

@@ -57,3 +57,37 @@ def test_reproduce_reports_a_mismatch(small_project: Path, run) -> None:
     result = run(["bucle", "runs", "reproduce", original], small_project, check=False)
     assert result.returncode == 1
     assert "NOT reproduced" in result.stdout
+
+
+def tamper_model(project: Path, run_id: str, model: dict) -> None:
+    """Rewrite the model section of a tracked run's stored config, as an attacker with the db."""
+    import json
+
+    with sqlite3.connect(project / ".bucle" / "tracking.db") as db:
+        (text,) = db.execute("SELECT manifest FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        manifest = json.loads(text)
+        manifest["config"]["model"] = model
+        db.execute("UPDATE runs SET manifest = ? WHERE run_id = ?", (json.dumps(manifest), run_id))
+
+
+def test_reproduce_refuses_a_target_no_model_option_declares(small_project: Path, run) -> None:
+    """A stored record is data: its ``model._target_`` (or a nested one) must not run code."""
+    run(["bucle", "run"], small_project)
+    (original,) = run_ids(small_project)
+    marker = small_project / "side-effect"
+    tampered = {
+        "os.makedirs": {"_target_": "os.makedirs", "name": str(marker)},
+        "os.mkdir": {
+            "_target_": "sklearn.linear_model.LogisticRegression",
+            "C": {"_target_": "os.mkdir", "path": str(marker)},
+        },
+    }
+    for target, model in tampered.items():
+        tamper_model(small_project, original, model)
+        result = run(["bucle", "runs", "reproduce", original], small_project, check=False)
+        assert not marker.exists(), f"{target} ran from the stored record"
+        assert result.returncode != 0
+        error = result.stderr.strip()
+        assert error.startswith("bucle: error:") and "\n" not in error, error
+        assert f"'{target}'" in error and "model option" in error, error
+    assert len(run_ids(small_project)) == 1  # refused before a run started

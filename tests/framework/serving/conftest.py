@@ -77,14 +77,32 @@ class Reply:
         return json.loads(self.text)
 
 
-class Server:
-    """``bucle serve`` in a subprocess on a free port, logging to a file."""
+#: The write token test servers get through ``BUCLE_SERVE_TOKEN`` (and their clients send).
+TEST_TOKEN = "test-write-token-4f1c"
 
-    def __init__(self, project: Path, *overrides: str) -> None:
+
+def token_env(token: str | None = TEST_TOKEN) -> dict[str, str]:
+    """The environment a server or a ``bucle traffic`` run of these tests gets: the write token
+    when there is one, and never a token inherited from the developer's shell."""
+    env = {key: value for key, value in os.environ.items() if key != "BUCLE_SERVE_TOKEN"}
+    if token is not None:
+        env["BUCLE_SERVE_TOKEN"] = token
+    return env
+
+
+class Server:
+    """``bucle serve`` in a subprocess on a free port, logging to a file.
+
+    The server gets ``token`` as its write token (None: no token, writes closed), and
+    :meth:`post` sends it on ``/feedback`` unless the caller gives its own Authorization.
+    """
+
+    def __init__(self, project: Path, *overrides: str, token: str | None = TEST_TOKEN) -> None:
         self.project = project
         self.port = free_port()
         self.log_path = project.parent / f"serve-{self.port}.log"
         self.args = [str(BIN / "bucle"), "serve", "--port", str(self.port), *overrides]
+        self.token = token
         self.process: subprocess.Popen | None = None
 
     @property
@@ -94,7 +112,11 @@ class Server:
     def start(self, timeout: float = 60) -> Server:
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                self.args, cwd=self.project, stdout=log, stderr=subprocess.STDOUT
+                self.args,
+                cwd=self.project,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=token_env(self.token),
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -134,9 +156,10 @@ class Server:
 
     def post(self, path: str, payload: Any, headers: dict[str, str] | None = None) -> Reply:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        return self.request(
-            "POST", path, body, {"Content-Type": "application/json", **(headers or {})}
-        )
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        if path == "/feedback" and self.token is not None:
+            sent.setdefault("Authorization", f"Bearer {self.token}")
+        return self.request("POST", path, body, sent)
 
     def wait_until(self, check: Any, timeout: float = 20, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout
@@ -173,8 +196,10 @@ def start_server() -> Iterator[Any]:
     """Start servers with ``start_server(project, *overrides)``; every one is stopped after."""
     servers: list[Server] = []
 
-    def start(project: Path, *overrides: str, ready: bool = True) -> Server:
-        server = Server(project, *overrides)
+    def start(
+        project: Path, *overrides: str, ready: bool = True, token: str | None = TEST_TOKEN
+    ) -> Server:
+        server = Server(project, *overrides, token=token)
         servers.append(server)
         server.start()
         if ready:

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from framework.serving.feedback import Label, read_labels, record_labels
 from framework.serving.inference_log import (
     InferenceLog,
     Prediction,
     read_inference_log,
-    record_feedback,
 )
 from tests.framework.serving.conftest import Trained, promote
 from tests.framework.serving.test_models import a_record
@@ -30,6 +30,13 @@ def prediction(request_id: str, moment: datetime, value: int = 1) -> Prediction:
         prediction=value,
         probabilities={"0": 0.25, "1": 0.75},
     )
+
+
+def record_feedback(state: Path, pairs: list[tuple[str, Any]]) -> tuple[int, list[str]]:
+    """Store ``(request_id, label)`` originals; (how many were stored, the unknown ids)."""
+    outcome = record_labels(state, [Label(request_id, label) for request_id, label in pairs], "t")
+    assert not outcome.conflicts, outcome.conflicts
+    return outcome.stored, outcome.unknown
 
 
 def parquet_files(state: Path) -> list[Path]:
@@ -218,10 +225,12 @@ def test_feedback_knows_a_request_while_buffered_and_after_its_flush(tmp_path: P
 
     assert record_feedback(tmp_path, [("early-0", 1), ("ghost", 1)]) == (1, ["ghost"])
     assert log.flush() == 1
-    log.append([prediction("late-0", datetime.now(UTC))])
-    assert record_feedback(tmp_path, [("early-0", 0), ("late-0", 1)]) == (2, [])
+    log.append([prediction("late-0", datetime.now(UTC)), prediction("late-1", datetime.now(UTC))])
+    correction = Label("early-0", 0, correction=True, reason="flushed requests are known too")
+    assert record_labels(tmp_path, [correction], "t").stored == 1
+    assert record_feedback(tmp_path, [("late-0", 1)]) == (1, [])
     log.close()
-    assert record_feedback(tmp_path, [("late-0", 0), ("ghost", 1)]) == (1, ["ghost"])
+    assert record_feedback(tmp_path, [("late-1", 0), ("ghost", 1)]) == (1, ["ghost"])
 
 
 def test_feedback_is_kept_for_logged_requests_only(tmp_path: Path) -> None:
@@ -230,13 +239,11 @@ def test_feedback_is_kept_for_logged_requests_only(tmp_path: Path) -> None:
     log.append([prediction("known-0", datetime.now(UTC))])
     log.close()
 
-    stored, unknown = record_feedback(tmp_path, [("known-0", 1), ("ghost", 0), ("known-0", 0)])
+    stored, unknown = record_feedback(tmp_path, [("known-0", 1), ("ghost", 0)])
 
-    assert stored == 2  # the second label for known-0 replaces the first
+    assert stored == 1
     assert unknown == ["ghost"]
-    from framework.serving.inference_log import read_feedback
-
-    assert read_feedback(tmp_path).set_index("request_id")["label"].to_dict() == {"known-0": 0}
+    assert read_labels(tmp_path).set_index("request_id")["label"].to_dict() == {"known-0": 1}
 
 
 def test_reading_a_project_that_never_served_gives_an_empty_log(tmp_path: Path) -> None:

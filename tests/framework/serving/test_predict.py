@@ -11,7 +11,8 @@ import pytest
 
 from framework.features.serving import model_inputs
 from framework.modeling.artifact import ModelBundle, load_model
-from framework.serving.inference_log import read_feedback, read_inference_log
+from framework.serving.feedback import read_labels
+from framework.serving.inference_log import read_inference_log
 from tests.framework.serving.conftest import Server, Trained, promote, records_of
 
 MAX_RECORDS = 400
@@ -72,21 +73,21 @@ def test_predictions_equal_offline_predictions_of_the_same_model(
     assert reply.json["model"] == {"name": "churn", "version": 1, "alias": "production"}
 
 
-def test_each_record_gets_a_request_id_from_the_client_header_or_a_uuid(
+def test_each_record_gets_a_request_id_the_server_issues(
     served: Server, records: list[dict[str, Any]]
 ) -> None:
     chosen = served.post("/predict", {"records": records[:3]}, {"X-Request-ID": "order-77"})
     fresh = served.post("/predict", {"records": records[:2]})
 
-    assert [a["request_id"] for a in chosen.json["predictions"]] == [
-        "order-77-0",
-        "order-77-1",
-        "order-77-2",
-    ]
-    # Without the header the request gets a fresh uuid4, and its records are numbered after it.
-    ids = [a["request_id"] for a in fresh.json["predictions"]]
-    prefix = ids[0].rsplit("-", 1)[0]
-    assert ids == [f"{prefix}-0", f"{prefix}-1"] and len(prefix) == 32 and int(prefix, 16) >= 0
+    # Each request gets a fresh uuid4, and its records are numbered after it; a client's own
+    # id is repeated beside the server's, never used as it.
+    for reply, count in ((chosen, 3), (fresh, 2)):
+        ids = [a["request_id"] for a in reply.json["predictions"]]
+        prefix = ids[0].rsplit("-", 1)[0]
+        assert ids == [f"{prefix}-{index}" for index in range(count)]
+        assert len(prefix) == 32 and int(prefix, 16) >= 0
+    assert [a["client_request_id"] for a in chosen.json["predictions"]] == ["order-77"] * 3
+    assert all("client_request_id" not in a for a in fresh.json["predictions"])
     bad = served.post("/predict", {"records": records[:1]}, {"X-Request-ID": "a b"})
     assert bad.status == 422 and "X-Request-ID" in bad.json["detail"]
 
@@ -210,24 +211,25 @@ def test_payload_size_and_record_count_are_bounded_by_config(
 def test_feedback_stores_labels_and_reports_unknown_ids(
     served: Server, records: list[dict[str, Any]]
 ) -> None:
-    served.post("/predict", {"records": records[:2]}, {"X-Request-ID": "fb"})
+    answered = served.post("/predict", {"records": records[:2]}).json["predictions"]
+    first, second = (answer["request_id"] for answer in answered)
 
     reply = served.post(
         "/feedback",
         {
             "items": [
-                {"request_id": "fb-0", "label": 1},
-                {"request_id": "fb-1", "label": "0"},
+                {"request_id": first, "label": 1},
+                {"request_id": second, "label": "0"},
                 {"request_id": "never-made", "label": 1},
             ]
         },
     )
 
     assert reply.status == 200, reply.text
-    assert reply.json == {"stored": 2, "unknown": ["never-made"]}
-    labels = read_feedback(served.project / ".bucle").set_index("request_id")["label"]
-    assert labels.to_dict() == {"fb-0": 1, "fb-1": 0}
-    wrong = served.post("/feedback", {"items": [{"request_id": "fb-0", "label": "maybe"}]})
+    assert reply.json == {"stored": 2, "unknown": ["never-made"], "unchanged": []}
+    labels = read_labels(served.project / ".bucle").set_index("request_id")["label"]
+    assert labels.to_dict() == {first: 1, second: 0}
+    wrong = served.post("/feedback", {"items": [{"request_id": first, "label": "maybe"}]})
     assert wrong.status == 422
     assert wrong.json["detail"].startswith("item 0, field 'label'")
     assert "classes: 0, 1" in wrong.json["detail"]
@@ -237,7 +239,8 @@ def test_feedback_stores_labels_and_reports_unknown_ids(
 def test_feedback_that_cannot_be_stored_is_a_503_not_a_500(
     project_copy: Path, start_server: Any
 ) -> None:
-    server = start_server(project_copy, ready=False)
+    promote(project_copy, 1)  # labels are checked against the served model first
+    server = start_server(project_copy)
     inference = project_copy / ".bucle" / "inference"
     inference.rename(inference.with_name("inference-moved"))
     inference.write_text("not a directory")  # the feedback store cannot be opened

@@ -10,7 +10,7 @@ import pytest
 from framework.modeling.artifact import load_model
 from framework.modeling.schema import prepare_inputs
 from tests.conftest import copy_project, run_command
-from tests.framework.serving.conftest import Server, promote, records_of
+from tests.framework.serving.conftest import Server, promote, records_of, token_env
 
 SALES = ["data=synthetic_sales", "data.n_rows=1200"]
 
@@ -56,6 +56,18 @@ def test_a_regression_model_answers_numbers_equal_to_the_offline_ones(
         assert stored.status == 200 and stored.json["stored"] == 50
         wrong = server.post("/feedback", {"items": [{"request_id": ids[0], "label": "many"}]})
         assert wrong.status == 422 and "must be the actual value, a number" in wrong.text
+        # An absurd actual value (RMSE would overflow) or a non-finite one is refused, by item.
+        low, high = min(served), max(served)
+        for absurd in (1.7e308, -1.7e308, high + 50 * max(high - low, 1.0)):
+            item = {"request_id": ids[1], "label": absurd, "correction": True, "reason": "r"}
+            refused = server.post(
+                "/feedback", {"items": [{"request_id": ids[0], "label": 1.0}, item]}
+            )
+            assert refused.status == 422, refused.text
+            assert refused.json["detail"].startswith("item 1, field 'label': ")
+            assert "serve.label_bounds" in refused.json["detail"] or "out of range" in refused.text
+        overflow = b'{"items": [{"request_id": "%s", "label": 1e999}]}' % ids[2].encode()
+        assert server.post("/feedback", overflow).status == 422
 
         exposition = server.get("/metrics").text
         assert 'bucle_prediction_value_count{model_version="1"} 50.0' in exposition
@@ -155,6 +167,7 @@ def test_the_loop_retrains_a_regression_model_when_its_errors_grow(
                 *(*SALES, "data.row_offset=1000000", "data.drift=concept"),
             ],
             project,
+            env=token_env(server.token),
         )
         report = run_command(["bucle", "monitor", "--url", server.base, "--last", "1200"], project)
         assert "performance: drift" in report.stdout and "rmse" in report.stdout

@@ -111,7 +111,7 @@ def test_first_release_passes_smoke_tests_and_promotes(project_copy: Path, run: 
     assert read_inference_log(project_copy / ".bucle").empty
     rehearsal = read_inference_log(project_copy / ".bucle" / "candidate")
     assert set(rehearsal["model_version"]) == {2}
-    assert rehearsal["request_id"].str.startswith("smoke").all() and len(rehearsal) >= 10
+    assert rehearsal["client_request_id"].str.startswith("smoke").all() and len(rehearsal) >= 10
     shown = run(["bucle", "deploy", "status"], project_copy, check=False).stdout
     assert "last release: v2 (basic; production was unset) — promoted" in shown
     assert "smoke latency: passed" in shown

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from framework.serving.inference_log import read_inference_log
-from framework.serving.router import TrafficStrategy, canary_share
+from framework.serving.router import TrafficStrategy, canary_share, routing_key
 from plugins.registries.local import LocalRegistry
 from tests.framework.serving.conftest import Server, promote
 
@@ -36,15 +36,18 @@ def test_canary_answers_the_share_of_requests_its_ids_choose(
     server.wait_until(lambda: server.get("/model").json["challenger"]["version"] == 2)
 
     answered = {}
-    for index in range(120):
-        request_id = f"req-{index}"
-        reply = server.post("/predict", {"records": records[:2]}, {"X-Request-ID": request_id})
+    for _ in range(120):
+        # The client's id steers nothing: every request sends the same one.
+        reply = server.post("/predict", {"records": records[:2]}, {"X-Request-ID": "same"})
         assert reply.status == 200, reply.text
-        answered[request_id] = reply.json["model"]["version"]
-        assert {a["model_version"] for a in reply.json["predictions"]} == {answered[request_id]}
+        ids = [a["request_id"] for a in reply.json["predictions"]]
+        assert {routing_key(request_id) for request_id in ids} == {routing_key(ids[0])}
+        key = routing_key(ids[0])
+        answered[key] = reply.json["model"]["version"]
+        assert {a["model_version"] for a in reply.json["predictions"]} == {answered[key]}
 
     expected = {key: 2 if canary_share(key) < 0.3 else 1 for key in answered}
-    assert answered == expected  # reproducible: the id alone says which model answers
+    assert answered == expected  # reproducible: the server's id alone says which model answered
     share = sum(version == 2 for version in answered.values()) / len(answered)
     assert 0.15 < share < 0.45
     described = server.get("/model").json
@@ -53,13 +56,16 @@ def test_canary_answers_the_share_of_requests_its_ids_choose(
     assert metric(server, "bucle_requests_total", model_version="2", outcome="ok") == sum(
         version == 2 for version in answered.values()
     )
-    # The same id reaches the same model again.
-    again = server.post("/predict", {"records": records[:1]}, {"X-Request-ID": "req-7"})
-    assert again.json["model"]["version"] == expected["req-7"]
     server.stop()
     logged = read_inference_log(project_copy / ".bucle")
     by_version = logged.groupby("model_version")["alias"].unique().to_dict()
     assert {v: list(a) for v, a in by_version.items()} == {1: ["production"], 2: ["staging"]}
+    # Replayed from the log alone: each row's recorded id gives the model that answered it.
+    replayed = [
+        2 if canary_share(routing_key(request_id)) < 0.3 else 1
+        for request_id in logged["request_id"]
+    ]
+    assert replayed == list(logged["model_version"])
 
 
 def test_removing_the_challenger_alias_returns_the_canary_to_production_alone(

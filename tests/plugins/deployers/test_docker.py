@@ -463,6 +463,80 @@ def test_a_run_container_is_ready_reported_refused_twice_and_stopped(
     assert record_of(project)["status"] == "stopped"
 
 
+#: Secret values a project's config reads from the environment (and one written literally).
+SECRETS = {
+    "SLACK_HOOK_TOKEN": "slackHookTok3nXXXXXXXXXX",
+    "HOOK_BEARER": "webhook-bearer-s3cret",
+    "MLFLOW_PASSWORD": "mlflow-pa55word",
+    "PROJECT_SERVE_TOKEN": "serve-write-t0ken",
+}
+LITERAL_API_KEY = "literal-api-key-0f9e8d"
+
+
+def test_the_context_holds_no_secret_in_any_file(project: Path, tmp_path: Path) -> None:
+    docker = fake_docker(tmp_path / "no-engine", NO_ENGINE)
+    docker.env.update(SECRETS)
+    overrides = [
+        "alert=[log,webhook]",
+        "alert.webhook.url=https://hooks.slack.com/services/T000/B000/${oc.env:SLACK_HOOK_TOKEN}",
+        "+alert.webhook.headers.Authorization=Bearer ${oc.env:HOOK_BEARER}",
+        f"+alert.webhook.headers.X-API-Key={LITERAL_API_KEY}",
+        "tracker=[local,mlflow]",
+        "tracker.mlflow.tracking_uri=https://bob:${oc.env:MLFLOW_PASSWORD}@mlflow.example/",
+        "serve.token=${oc.env:PROJECT_SERVE_TOKEN}",
+    ]
+    result = deploy(project, docker, "--port", str(free_port()), "deploy=docker", *overrides)
+    context = (project / ".bucle" / "docker" / "context").resolve()
+
+    files = [path for path in context.rglob("*") if path.is_file()]
+    assert len(files) > 50  # the source, the state, the config: every file is read
+    for path in files:
+        content = path.read_bytes()
+        for value in [*SECRETS.values(), LITERAL_API_KEY]:
+            assert value.encode() not in content, f"{value} in {path.relative_to(context)}"
+
+    params = yaml.safe_load((context / "params.yaml").read_text())
+    assert "alert" not in params and "tracker" not in params  # the server reads neither
+    assert params["serve"]["host"] == "0.0.0.0"
+    assert params["serve"]["token"] is None  # the container's BUCLE_SERVE_TOKEN holds it
+    manifest = json.loads((context / "manifest.json").read_text())
+    assert manifest["environment"][0] == "BUCLE_SERVE_TOKEN"
+    dockerfile = (context / "Dockerfile").read_text()
+    assert "docker run -e BUCLE_SERVE_TOKEN" in dockerfile
+    assert "BUCLE_SERVE_TOKEN" in result.stdout  # the deploy says what the container needs
+    assert "docker run -e BUCLE_SERVE_TOKEN -p" in result.stdout
+    for value in [*SECRETS.values(), LITERAL_API_KEY]:
+        assert value not in result.stdout + result.stderr
+        assert value not in (project / ".bucle" / "docker" / "deployment.json").read_text()
+
+
+def test_secrets_left_in_served_sections_become_environment_references() -> None:
+    from plugins.deployers.docker_context import container_environment, referenced_secrets
+
+    served = {
+        "serve": {"host": "0.0.0.0", "alias": "production"},
+        "deploy": {
+            "name": "docker",
+            "headers": {"Authorization": "Bearer abc123", "Accept": "json"},
+            "registry_url": "https://bob:pw@registry.example/v2",
+        },
+    }
+    references = {"deploy.headers.Authorization": "Bearer ${oc.env:DEPLOY_TOKEN}"}
+    replaced = referenced_secrets(served, references)
+    assert replaced["deploy"]["headers"] == {
+        "Authorization": "Bearer ${oc.env:DEPLOY_TOKEN}",  # the project's own reference
+        "Accept": "json",
+    }
+    assert replaced["deploy"]["registry_url"] == "${oc.env:BUCLE_DEPLOY_REGISTRY_URL}"
+    assert replaced["serve"] == served["serve"]
+    text = yaml.safe_dump(replaced)
+    assert container_environment(text) == [
+        "BUCLE_SERVE_TOKEN",
+        "DEPLOY_TOKEN",
+        "BUCLE_DEPLOY_REGISTRY_URL",
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # The plugin on its own
 # ---------------------------------------------------------------------------------------------

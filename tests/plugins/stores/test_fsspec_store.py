@@ -3,6 +3,7 @@ contract, corruption refused, and credentials never shown."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from pathlib import Path
 
@@ -88,14 +89,48 @@ def test_a_run_keeps_its_artifacts_at_the_url_and_records_no_credential(
     overrides = [
         "store=fsspec",
         f"store.url={remote.as_uri()}",
-        "+store.storage_options.password=hunter2",
+        "+store.storage_options.password=${oc.env:STORE_PASSWORD}",  # never a literal
     ]
-    run(["bucle", "run", *overrides], small_project)
-    run(["bucle", "params", *overrides], small_project)
+    env = {"STORE_PASSWORD": "hunter2"}
+    run(["bucle", "run", *overrides], small_project, env)
+    run(["bucle", "params", *overrides], small_project, env)
+    assert "hunter2" not in (small_project / "params.yaml").read_text()
     stored_files = [p for p in remote.rglob("*") if p.is_file()]
     assert len(stored_files) >= 3  # model, reference profile, model card
-    card = run(["bucle", "models", "card", "1"], small_project).stdout  # read back through fsspec
+    # read back through fsspec
+    card = run(["bucle", "models", "card", "1"], small_project, env).stdout
     assert "churn" in card
     recorded = b"".join(p.read_bytes() for p in (small_project / ".bucle").glob("*.db"))
     assert b"hunter2" not in recorded
     assert remote.as_uri().encode() in recorded  # the lineage names where the model is
+
+
+def test_a_source_changed_after_its_hash_was_checked_is_never_uploaded_under_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What is uploaded under a digest is the bytes that were hashed, not the file read again."""
+    import hashlib
+
+    source = tmp_path / "model.bin"
+    source.write_bytes(b"weights")
+    digest = sha256_file(source)
+    store = FsspecStore(url=(tmp_path / "remote").as_uri(), cache=str(tmp_path / "cache"))
+    real_sha256 = hashlib.sha256
+
+    class SwapAfterHashing:
+        def __init__(self, data: bytes = b"") -> None:
+            self.inner = real_sha256(data)
+
+        def update(self, data: bytes) -> None:
+            self.inner.update(data)
+
+        def hexdigest(self) -> str:
+            source.write_bytes(b"swapped")  # an attacker racing the store, right after the check
+            return self.inner.hexdigest()
+
+    monkeypatch.setattr(hashlib, "sha256", SwapAfterHashing)
+    with contextlib.suppress(ArtifactError):
+        store.put_artifact(path=source, sha256=digest)
+    monkeypatch.undo()
+    remote = tmp_path / "remote" / digest[:2] / digest[2:]
+    assert not remote.exists() or sha256_file(remote) == digest

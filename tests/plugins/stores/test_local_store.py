@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,31 @@ class TestLocalStoreContract(StoreContract):
     @pytest.fixture
     def plugin(self, tmp_path: Path) -> LocalStore:
         return LocalStore(root=str(tmp_path / "artifacts"))
+
+
+def test_a_source_changed_after_its_hash_was_checked_is_never_stored_under_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What lands under a digest is the bytes that were hashed, not the file read again later."""
+    import hashlib
+
+    store, source, digest = _store_with_source(tmp_path)
+    real_sha256 = hashlib.sha256
+
+    class SwapAfterHashing:
+        def __init__(self, data: bytes = b"") -> None:
+            self.inner = real_sha256(data)
+
+        def update(self, data: bytes) -> None:
+            self.inner.update(data)
+
+        def hexdigest(self) -> str:
+            source.write_bytes(b"swapped")  # an attacker racing the store, right after the check
+            return self.inner.hexdigest()
+
+    monkeypatch.setattr(hashlib, "sha256", SwapAfterHashing)
+    with contextlib.suppress(ArtifactError):
+        store.put_artifact(path=source, sha256=digest)
+    monkeypatch.undo()
+    location = tmp_path / "artifacts" / digest[:2] / digest[2:]
+    assert not location.exists() or sha256_file(location) == digest
