@@ -157,7 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--since", default=None, help="a moment (ISO 8601) or a duration: 6h, 7d")
     window.add_argument("--last", type=int, default=None, help="the last N logged predictions")
     monitor.add_argument(
-        "--fail-on-drift", action="store_true", help="exit 1 when a monitor finds drift"
+        "--fail-on-drift",
+        action="store_true",
+        help="exit 1 when a monitor finds drift or cannot compute a statistic (error)",
     )
     monitor.add_argument("--url", default=None, help="server whose /metrics to read")
     monitor.add_argument("--output", default=None, help="directory for the JSON and HTML report")

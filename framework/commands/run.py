@@ -17,7 +17,13 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from framework.config.compose import CONFIG_NAME, compose_config, find_conf_dir, validate_config
+from framework.config.compose import (
+    CONFIG_NAME,
+    compose_config,
+    find_conf_dir,
+    refuse_literal_secrets,
+    validate_config,
+)
 from framework.config.schema import register_configs
 from framework.errors import BucleError
 from framework.hooks.host import build_host
@@ -58,6 +64,11 @@ def _job(cfg: DictConfig) -> float | None:
     hydra_cfg = HydraConfig.get()
     work = Path(hydra_cfg.runtime.output_dir)
     resolved = OmegaConf.to_container(cfg, resolve=False)
+    try:
+        refuse_literal_secrets(resolved, "config")
+    except BucleError as error:
+        print(f"bucle: error: {error}", file=sys.stderr)
+        raise SystemExit(error.exit_code) from None
     plain = validate_config(OmegaConf.create(resolved), "config")
     config = relocate(OmegaConf.to_container(plain, resolve=True), work)
     tags = {"launcher": "bucle run", "hydra_output_dir": str(work)}
@@ -105,8 +116,11 @@ def run_with_hydra(overrides: list[str]) -> int:
     multirun = any(arg in MULTIRUN_FLAGS for arg in overrides)
     informational = any(arg.split("=")[0] in HYDRA_INFO_FLAGS for arg in overrides)
     if not multirun and not informational:
-        # Fail fast, in one line, on a bad override or plugin before Hydra makes a run directory.
-        build_host(validate_config(compose_config(overrides, conf_dir), "config"))
+        # Fail fast, in one line, on a bad override or plugin, or a secret written as a value,
+        # before Hydra makes a run directory and records the overrides in it.
+        composed = compose_config(overrides, conf_dir)
+        refuse_literal_secrets(OmegaConf.to_container(composed, resolve=False), "config")
+        build_host(validate_config(composed, "config"))
 
     task = hydra.main(version_base="1.3", config_path=str(conf_dir), config_name=CONFIG_NAME)(_job)
     saved = sys.argv

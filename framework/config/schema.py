@@ -126,8 +126,8 @@ class ServeConfig:
     # the write token every state-changing endpoint needs, and /predict's (null: open).
     token: Any = None
     predict_token: Any = None
-    # A regression label's plausible range [lo, hi]; null: the model's held-out prediction
-    # range widened by label_margin spans on each side.
+    # A regression label's plausible range [lo, hi]; null: the training target's range widened
+    # by label_margin spans on each side.
     label_bounds: Any = None
     label_margin: float = 10.0
 

@@ -161,6 +161,9 @@ class ReferenceProfile:
     rows: int
     predictions: ColumnProfile | None = None
     probabilities: dict[str, ColumnProfile] = field(default_factory=dict)
+    #: A regression target's values on the training rows: the range a label fed back to the
+    #: server is checked against (``serve.label_bounds``' default). None for classification.
+    target: ColumnProfile | None = None
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,6 +176,7 @@ class ReferenceProfile:
             "columns": [column.to_dict() for column in self.columns.values()],
             "predictions": None if self.predictions is None else self.predictions.to_dict(),
             "probabilities": [column.to_dict() for column in self.probabilities.values()],
+            "target": None if self.target is None else self.target.to_dict(),
         }
 
     @classmethod
@@ -183,6 +187,7 @@ class ReferenceProfile:
             raise ProfileVersionError(version)
         columns = [ColumnProfile.from_dict(column) for column in data["columns"]]
         predictions = data.get("predictions")
+        target = data.get("target")
         return cls(
             columns={column.name: column for column in columns},
             rows=int(data["rows"]),
@@ -192,6 +197,7 @@ class ReferenceProfile:
                 for column in map(ColumnProfile.from_dict, data.get("probabilities") or [])
             },
             created_at=str(data.get("created_at", "")),
+            target=None if target is None else ColumnProfile.from_dict(target),
         )
 
     def save(self, path: Path | str) -> Path:

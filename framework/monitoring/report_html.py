@@ -16,7 +16,7 @@ from framework.quality.report_html import PAGE_STYLE
 
 EXTRA_STYLE = """
 .ok { background: #1e7d3a; } .drift { background: #b3261e; } .warning { background: #d98b00; }
-.skipped { background: #6b7385; }
+.skipped { background: #6b7385; } .error { background: #5c1a8a; }
 .plots { display: flex; flex-wrap: wrap; gap: 1rem; }
 figure { margin: 0; } figcaption { font-size: .85rem; color: #4a5263; max-width: 30rem; }
 """

@@ -37,9 +37,9 @@ class LoadedModel:
     bundle: ModelBundle
     fields: dict[str, str]
     loaded_at: str
-    #: A regression model's predictions on its held-out rows, lowest and highest (from its
+    #: A regression target's lowest and highest value on the training rows (from the model's
     #: reference profile): what the default plausible range of a label is built on.
-    predicted_range: tuple[float, float] | None = None
+    target_range: tuple[float, float] | None = None
 
     @property
     def number(self) -> int:
@@ -122,16 +122,17 @@ def load_version(host: Any, name: str, alias: str, version: ModelVersion) -> Loa
         bundle=bundle,
         fields=input_fields(bundle.schema),
         loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        predicted_range=predicted_range(host, version) if bundle.regression else None,
+        target_range=target_range(host, version) if bundle.regression else None,
     )
 
 
-def predicted_range(host: Any, version: ModelVersion) -> tuple[float, float] | None:
-    """Lowest and highest prediction on held-out rows, from the version's reference profile.
+def target_range(host: Any, version: ModelVersion) -> tuple[float, float] | None:
+    """Lowest and highest target value on the training rows, from the version's reference
+    profile (registered with the version and checked against its sha256).
 
-    The bundle keeps no target range; the profile, registered with the version and checked
-    against its sha256, keeps the predictions' one. None (and a warning) when the profile is
-    missing or unreadable: serving does not depend on it, labels then get only the hard bound.
+    A profile written before the target was kept gives the range of the predictions on the
+    held-out rows instead. None (and a warning) when the profile is missing or unreadable:
+    serving does not depend on it, labels then get only the hard bound.
     """
     from framework.files import sha256_file
     from framework.monitoring.profile import ReferenceProfile
@@ -141,10 +142,11 @@ def predicted_range(host: Any, version: ModelVersion) -> tuple[float, float] | N
         path = host.hook.get_artifact(sha256=sha256) if sha256 else None
         if path is None or sha256_file(Path(path)) != sha256:
             raise ArtifactError("the reference profile is missing or does not match its sha256")
-        predictions = ReferenceProfile.load(path).predictions
-        if predictions is None or predictions.min is None or predictions.max is None:
-            raise ArtifactError("the reference profile has no prediction range")
-        return float(predictions.min), float(predictions.max)
+        profile = ReferenceProfile.load(path)
+        known = profile.target or profile.predictions
+        if known is None or known.min is None or known.max is None:
+            raise ArtifactError("the reference profile has no target or prediction range")
+        return float(known.min), float(known.max)
     except Exception as error:
         logger.warning(
             "v%s: no default label range (%s); set serve.label_bounds to bound labels",

@@ -596,22 +596,22 @@ def _actual_value(label: Any, bounds: tuple[float, float] | None = None) -> Any:
 
 
 def label_bounds(
-    configured: Any, margin: float, predicted: tuple[float, float] | None
+    configured: Any, margin: float, known: tuple[float, float] | None
 ) -> tuple[float, float] | None:
     """The plausible range of a regression label.
 
-    ``serve.label_bounds`` (``[lo, hi]``) when configured; otherwise the range of the model's
-    predictions on its held-out rows (kept in its reference profile) widened by ``margin``
-    spans each side: ``[min - margin*span, max + margin*span]``, the span being at least 1.
+    ``serve.label_bounds`` (``[lo, hi]``) when configured; otherwise the range of the target on
+    the model's training rows (kept in its reference profile) widened by ``margin`` spans each
+    side: ``[min - margin*span, max + margin*span]``, the span being at least 1.
     None when neither is known: then only non-finite values and magnitudes beyond float32
     are refused.
     """
     if configured is not None:
         low, high = (float(value) for value in configured)
         return low, high
-    if predicted is None:
+    if known is None:
         return None
-    low, high = predicted
+    low, high = known
     span = max(high - low, 1.0)
     return low - margin * span, high + margin * span
 

@@ -171,6 +171,7 @@ def run_regression(context: RunContext, bundle: Any, test: Any, inputs: Any) -> 
         prepare_inputs(train, schema), list(schema.numeric), list(schema.categorical)
     )
     profile.predictions = numeric_profile("prediction", y_pred)
+    profile.target = numeric_profile(context.target, train[context.target])
     profile.save(layout.profile)
     return {
         "profile": layout.profile,

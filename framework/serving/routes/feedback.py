@@ -45,7 +45,7 @@ async def feedback(
             )
         payload = parse_json(await read_body(request, state.max_body))
         bounds = (
-            label_bounds(state.label_bounds, state.label_margin, model.predicted_range)
+            label_bounds(state.label_bounds, state.label_margin, model.target_range)
             if model.regression
             else None
         )

@@ -104,3 +104,38 @@ def test_under_dvc_only_its_composer_keeps_references(monkeypatch: pytest.Monkey
     assert keep_env_references_under_dvc() and keep_env_references_under_dvc()  # idempotent
     cfg = OmegaConf.create({"secret": "${oc.env:AWS_SECRET}", "region": "${oc.env:NO_SUCH,eu}"})
     assert cfg.secret == SECRET and cfg.region == "eu"
+
+
+def test_bucle_run_refuses_a_literal_secret_before_hydra_records_it(tmp_path: Path) -> None:
+    """Hydra writes the overrides into the run directory (``.hydra/overrides.yaml``): a secret
+    given as a value must be refused before that directory exists."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copytree(CONF, tmp_path / "conf")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "framework",
+            "run",
+            "alert=[log,webhook]",
+            f"+alert.webhook.url=https://hooks.slack.com/services/T0/B0/{SECRET}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+    )
+    assert done.returncode == 2, done.stderr
+    error = done.stderr.strip()
+    assert error.startswith("bucle: error: config: alert.webhook.url holds a secret")
+    assert "\n" not in error and SECRET not in error
+    assert not (tmp_path / "outputs").exists()
+    hits = [
+        p for p in tmp_path.rglob("*") if p.is_file() and SECRET in p.read_text(errors="ignore")
+    ]
+    assert hits == []

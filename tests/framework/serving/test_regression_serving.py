@@ -68,6 +68,15 @@ def test_a_regression_model_answers_numbers_equal_to_the_offline_ones(
             assert "serve.label_bounds" in refused.json["detail"] or "out of range" in refused.text
         overflow = b'{"items": [{"request_id": "%s", "label": 1e999}]}' % ids[2].encode()
         assert server.post("/feedback", overflow).status == 422
+        # The default bound is the training target's range widened by serve.label_margin (10)
+        # spans each side: a large but plausible actual value is kept, one beyond is refused.
+        target = pd.read_parquet(work / "data" / "train.parquet")["units_sold"]
+        span = max(float(target.max() - target.min()), 1.0)
+        fix = {"request_id": ids[3], "correction": True, "reason": "recounted"}
+        beyond = {**fix, "label": float(target.max()) + 10.5 * span}
+        assert server.post("/feedback", {"items": [beyond]}).status == 422
+        inside = {**fix, "label": float(target.max()) + 9.5 * span}
+        assert server.post("/feedback", {"items": [inside]}).status == 200
 
         exposition = server.get("/metrics").text
         assert 'bucle_prediction_value_count{model_version="1"} 50.0' in exposition
