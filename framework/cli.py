@@ -24,6 +24,7 @@ EPILOG = """examples:
   bucle runs list | show ID | compare A B | reproduce ID
   bucle models list | show VERSION | card VERSION
   bucle models promote VERSION --alias production | rollback
+  bucle models list project=credit             any inspection command takes run's overrides
   bucle serve --port 8000                      the model of serve.alias over HTTP
   bucle deploy | deploy status | deploy stop   the server as a background process
   bucle release [deploy.strategy=canary]       staging smoke tests, then promote or roll back
@@ -80,29 +81,32 @@ def build_parser() -> argparse.ArgumentParser:
     runs_list = runs.add_parser("list", help="the newest runs")
     runs_list.add_argument("--limit", type=int, default=20)
     runs_list.add_argument("--all", action="store_true", help="every project, not only this one")
-    runs.add_parser("show", help="one run: params, metrics, manifest").add_argument("run_id")
+    add_overrides(runs_list)
+    add_overrides(runs.add_parser("show", help="one run: params, metrics, manifest"), "run_id")
     compare = runs.add_parser("compare", help="two runs side by side: what differs")
     compare.add_argument("run_ids", nargs=2, metavar="RUN_ID")
+    add_overrides(compare)
     reproduce = runs.add_parser("reproduce", help="re-run from the stored config alone")
     reproduce.add_argument("run_id")
 
     models = commands.add_parser("models", help="registered model versions").add_subparsers(
         dest="action", metavar="ACTION", required=True
     )
-    models.add_parser("list", help="every version with its aliases and metrics")
-    models.add_parser("show", help="one version with its lineage").add_argument("version", type=int)
-    models.add_parser("card", help="the model card (Markdown) of one version").add_argument(
-        "version", type=int
+    add_overrides(models.add_parser("list", help="every version with its aliases and metrics"))
+    add_overrides(models.add_parser("show", help="one version with its lineage"), "version")
+    add_overrides(
+        models.add_parser("card", help="the model card (Markdown) of one version"), "version"
     )
     promote = models.add_parser("promote", help="point an alias at a version")
-    promote.add_argument("version", type=int)
     promote.add_argument(
         "--alias", default="production", help="production (default), candidate or staging"
     )
+    add_overrides(promote, "version")
     rollback = models.add_parser(
         "rollback", help="return an alias to the version it held before (default production)"
     )
     rollback.add_argument("--alias", default="production")
+    add_overrides(rollback)
 
     serve = commands.add_parser(
         "serve", help="serve the model of serve.alias over HTTP (FastAPI on uvicorn)"
@@ -198,6 +202,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_overrides(parser: argparse.ArgumentParser, positional: str | None = None) -> None:
+    """An inspection command's optional positional (a run id, a version) and the same Hydra
+    overrides as ``bucle run`` (``project=credit``), so it reads the project a run wrote to."""
+    if positional == "version":
+        parser.add_argument("version", type=int)
+    elif positional is not None:
+        parser.add_argument(positional)
+    parser.add_argument(
+        "overrides", nargs="*", help="Hydra overrides as for `bucle run`, e.g. project=credit"
+    )
+
+
 def dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         from framework.commands.run import run_with_hydra
@@ -223,11 +239,11 @@ def dispatch(args: argparse.Namespace) -> int:
         from framework.commands import runs
 
         if args.action == "list":
-            return runs.list_runs(args.limit, args.all)
+            return runs.list_runs(args.limit, args.all, args.overrides)
         if args.action == "show":
-            return runs.show_run(args.run_id)
+            return runs.show_run(args.run_id, args.overrides)
         if args.action == "compare":
-            return runs.compare_runs(*args.run_ids)
+            return runs.compare_runs(*args.run_ids, args.overrides)
         from framework.commands.run import reproduce_run
 
         return reproduce_run(args.run_id)
@@ -235,16 +251,16 @@ def dispatch(args: argparse.Namespace) -> int:
         from framework.commands import models
 
         if args.action == "list":
-            return models.list_models()
+            return models.list_models(args.overrides)
         if args.action == "card":
-            return models.show_card(args.version)
+            return models.show_card(args.version, args.overrides)
         if args.action in ("promote", "rollback"):
             from framework.commands import aliases
 
             if args.action == "promote":
-                return aliases.promote(args.version, args.alias)
-            return aliases.rollback(args.alias)
-        return models.show_model(args.version)
+                return aliases.promote(args.version, args.alias, args.overrides)
+            return aliases.rollback(args.alias, args.overrides)
+        return models.show_model(args.version, args.overrides)
     if args.command == "features":
         from framework.commands import features
 
@@ -297,13 +313,24 @@ def dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Parse ``argv``; overrides after an option (``promote 1 --alias production project=x``)
+    join the command's overrides, which argparse alone would refuse as unrecognized."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not hasattr(args, "overrides") or any(item.startswith("-") for item in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides = [*args.overrides, *extra]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["run"]:
         # Everything after `run` belongs to Hydra (-m, --cfg job, overrides): argparse stays out.
         args = argparse.Namespace(command="run", overrides=argv[1:])
     else:
-        args = build_parser().parse_args(argv)
+        args = parse(build_parser(), argv)
     try:
         return dispatch(args)
     except BucleError as error:

@@ -44,5 +44,10 @@ class ArtifactError(BucleError):
     """An artifact is missing, corrupt (sha256 mismatch) or holds a type we do not trust."""
 
 
+class StateError(BucleError):
+    """A project's state under ``.bucle/`` (the tracking or registry database) cannot be read,
+    or the disk is full while writing an output."""
+
+
 class StageError(BucleError):
     """A pipeline stage cannot run: an input is missing or a stage name is unknown."""

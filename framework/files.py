@@ -43,8 +43,15 @@ def sha256_text(text: str) -> str:
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it replaces ``target`` atomically."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+    except OSError as error:
+        if is_disk_full(error):
+            raise disk_full(target, error) from None
+        raise
     os.close(fd)
     temporary_path = Path(temporary)
     # mkstemp creates 0600; give the file the mode a plain open() would (0666 minus umask).
@@ -56,8 +63,35 @@ def atomic_path(target: Path) -> Iterator[Path]:
         with open(temporary_path, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(temporary_path, target)
+    except OSError as error:
+        if is_disk_full(error):
+            raise disk_full(target, error) from None
+        raise
     finally:
         temporary_path.unlink(missing_ok=True)
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """No space (or quota) left: the errno when the OS raised it, the words when a library
+    (pyarrow, skops) re-raised it as its own OSError without one."""
+    import errno
+
+    if getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(error).lower()
+    return "no space left on device" in text or "disk quota exceeded" in text
+
+
+def disk_full(target: Path, error: BaseException) -> Exception:
+    """The one line for a write the disk had no room for; the old file, if any, is intact."""
+    from framework.errors import StateError
+
+    return StateError(
+        f"no space left on device writing {target} ({type(error).__name__}: "
+        f"{str(error).strip().splitlines()[0] if str(error).strip() else 'ENOSPC'}); "
+        f"free space on that disk or point the output elsewhere (paths.data, paths.models, "
+        "paths.reports, paths.state); nothing was half-written"
+    )
 
 
 def write_text(target: Path, text: str) -> Path:
@@ -108,3 +142,24 @@ def exclusive_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def require_artifact(get_artifact: Callable[..., Any], model_version: Any) -> Path:
+    """The stored file of a registered version, or an ArtifactError saying the registry names a
+    version whose artifact is gone (or corrupt) and what to do; ``get_artifact`` is the store
+    hook. ``bucle models show`` calls it after printing what the registry knows."""
+    from framework.errors import ArtifactError
+
+    try:
+        found = get_artifact(sha256=model_version.sha256)
+    except ArtifactError as error:
+        raise ArtifactError(
+            f"model '{model_version.name}' version {model_version.version} is registered, but "
+            f"its artifact cannot be used: {error}"
+        ) from None
+    if found is None:
+        raise ArtifactError(
+            f"model '{model_version.name}' version {model_version.version}: no store plugin "
+            "answered for its artifact; select one with store=NAME"
+        )
+    return Path(found)

@@ -7,6 +7,11 @@ what an optimising sweeper such as Optuna reads. When the multirun ends,
 :class:`BestRunRecorder`, a Hydra callback in ``conf/config.yaml``, reads those files from the
 sweep directory (so it works whichever process or machine ran each job, as long as they share the
 directory) and writes ``best_run.json`` next to them: which tracked run won and with what config.
+
+The ``candidate`` alias needs no step here: each job's register stage moves it only to a version
+better on the same ``objective`` than the current candidate, under a lock, so when the sweep ends
+it points at the sweep's best job (if that job passed the gate and beats the candidate the sweep
+started with). ``best_run.json`` records the best job's version and that decision.
 """
 
 from __future__ import annotations
@@ -72,16 +77,19 @@ class BestRunRecorder(_callback_base()):  # type: ignore[misc]
         from framework.files import write_text
 
         sweep_dir = Path(config.hydra.sweep.dir)
-        results = [json.loads(path.read_text()) for path in sorted(sweep_dir.rglob(RESULT_FILE))]
+        paths = sorted(sweep_dir.rglob(RESULT_FILE))
+        results = [json.loads(path.read_text()) for path in paths]
         best = best_result(results, self.direction)
         if best is None:
             print(f"sweep: no job reported {self.metric}; no best run recorded", file=sys.stderr)
             return
+        registration = best_registration(paths[results.index(best)])
         record = {
             "metric": self.metric,
             "direction": self.direction,
             "jobs": len(results),
             "best": best,
+            "registration": registration,
         }
         write_text(sweep_dir / BEST_FILE, json.dumps(record, indent=2, sort_keys=True) + "\n")
         print(
@@ -90,3 +98,14 @@ class BestRunRecorder(_callback_base()):  # type: ignore[misc]
             f"recorded in {sweep_dir / BEST_FILE}",
             file=sys.stderr,
         )
+
+
+def best_registration(result_path: Path) -> dict[str, Any] | None:
+    """The best job's version and what happened to ``candidate``, from its registration.json."""
+    path = result_path.parent / "reports" / "registration.json"
+    try:
+        registration = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    keys = ("model", "version", "gate_passed", "promoted_to", "candidate")
+    return {key: registration.get(key) for key in keys}

@@ -273,3 +273,43 @@ def test_exp_run_keeps_a_secret_reference_unresolved_in_params(
     assert SECRET_VALUE not in params
     assert SECRET_VALUE not in (workspace / "dvc.lock").read_text()
     assert SECRET_VALUE not in json.dumps(runs(workspace)[-1][2])
+
+
+def porcelain(path: Path, env: dict[str, str]) -> str:
+    return run_command(["git", "status", "--porcelain"], path, env).stdout
+
+
+@pytest.mark.slow
+def test_a_forced_repro_and_a_fresh_clone_leave_git_clean(
+    baseline: Baseline, workspace: Path
+) -> None:
+    """Every DVC output and committed report is a function of data, config and code.
+
+    Rerunning every stage where they ran (registry and tracker kept), and running the pipeline
+    in a fresh clone elsewhere (no outputs, no registry, another absolute path), must reproduce
+    the committed dvc.lock and reports to the byte.
+    """
+    lock = (workspace / "dvc.lock").read_text()
+    assert porcelain(workspace, baseline.env) == ""
+    clone = workspace.parent / "clone"
+    run_command(["git", "clone", "-q", str(workspace), str(clone)], workspace.parent, baseline.env)
+    for path, command in ((workspace, ["dvc", "repro", "-f"]), (clone, ["dvc", "repro"])):
+        result = run_command(command, path, baseline.env)
+        assert ran(result) == list(STAGES), result.stdout
+        diff = run_command(["git", "diff"], path, baseline.env).stdout
+        assert porcelain(path, baseline.env) == "", diff
+        assert (path / "dvc.lock").read_text() == lock
+
+
+@pytest.mark.slow
+def test_with_bytecode_on_running_the_stages_does_not_change_their_dependencies(
+    baseline: Baseline, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user's Python writes __pycache__/ into framework/ and plugins/, which stages depend on."""
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    env = {**baseline.env, "PYTHONPATH": str(workspace)}  # import the copy's code, as a clone does
+    run_command(["dvc", "repro", "-f"], workspace, env)
+    assert list((workspace / "framework").rglob("*.pyc")), "bytecode was not written"
+    again = run_command(["dvc", "repro"], workspace, env)
+    assert ran(again) == [], again.stdout
+    assert "Data and pipelines are up to date" in again.stdout + again.stderr

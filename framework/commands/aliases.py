@@ -12,6 +12,7 @@ further back, promote that version explicitly.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 
 from framework.commands.project import project_host
 from framework.errors import BucleError
@@ -28,10 +29,10 @@ def check_alias(alias: str) -> str:
     return alias
 
 
-def promote(version: int, alias: str) -> int:
+def promote(version: int, alias: str, overrides: Sequence[str] = ()) -> int:
     """Point ``alias`` at ``version`` and say which version held it before."""
     check_alias(alias)
-    cfg, host = project_host("registry")
+    cfg, host = project_host("registry", overrides=overrides)
     name = str(cfg.project)
     if host.hook.get_model_version(name=name, version=version) is None:
         raise BucleError(f"model '{name}' has no version {version}; see `bucle models list`")
@@ -53,10 +54,10 @@ def previous_version(history: list[dict], current: int) -> int | None:
     return None
 
 
-def rollback(alias: str = "production") -> int:
+def rollback(alias: str = "production", overrides: Sequence[str] = ()) -> int:
     """Return ``alias`` to the version it pointed at before its current one."""
     check_alias(alias)
-    cfg, host = project_host("registry")
+    cfg, host = project_host("registry", overrides=overrides)
     name = str(cfg.project)
     current = host.hook.get_model_alias(name=name, alias=alias)
     if current is None:

@@ -102,6 +102,12 @@ def show(record: dict[str, Any] | None, action: str) -> int:
     elif record.get("status") == "running" and not record.get("alive"):
         state = "dead (the process is gone; `bucle deploy stop` clears it)"
     print(f"state: {state}")
+    if record.get("status") == "stopped" and record.get("version") is not None:
+        until = f" until {record['stopped_at']}" if record.get("stopped_at") else ""
+        print(
+            f"last served: {record.get('name')} v{record['version']} "
+            f"(alias {record.get('alias')}){until}"
+        )
     if record.get("alive"):
         print(f"healthy: {'yes' if record.get('healthy') else 'no (/health does not answer)'}")
     keys = ("url", "pid", "name", "alias", "version", "strategy", "challenger", "started_at")

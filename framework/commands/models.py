@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from framework.commands.project import project_host, table
@@ -11,8 +12,8 @@ from framework.hooks.host import PluginHost
 from framework.records import ModelVersion
 
 
-def list_models() -> int:
-    cfg, host = project_host("registry")
+def list_models(overrides: Sequence[str] = ()) -> int:
+    cfg, host = project_host("registry", overrides=overrides)
     versions = host.hook.list_model_versions(name=str(cfg.project)) or []
     if not versions:
         print(f"no registered versions of '{cfg.project}' yet; the register stage adds them")
@@ -37,24 +38,30 @@ def list_models() -> int:
     return 0
 
 
-def find_version(version: int, *roles: str) -> tuple[PluginHost, ModelVersion]:
+def find_version(
+    version: int, *roles: str, overrides: Sequence[str] = ()
+) -> tuple[PluginHost, ModelVersion]:
     """The plugin host for ``roles`` and the project's registered ``version``, or a clear error."""
-    cfg, host = project_host(*roles)
+    cfg, host = project_host(*roles, overrides=overrides)
     found = host.hook.get_model_version(name=str(cfg.project), version=version)
     if found is None:
         raise BucleError(f"model '{cfg.project}' has no version {version}; see `bucle models list`")
     return host, found
 
 
-def show_model(version: int) -> int:
-    _, found = find_version(version, "registry")
+def show_model(version: int, overrides: Sequence[str] = ()) -> int:
+    """Print what the registry knows of a version, then say so if its artifact is unusable."""
+    from framework.files import require_artifact
+
+    host, found = find_version(version, "registry", "store", overrides=overrides)
     print(json.dumps(found.to_dict(), indent=2, default=str))
+    require_artifact(host.hook.get_artifact, found)
     return 0
 
 
-def show_card(version: int) -> int:
+def show_card(version: int, overrides: Sequence[str] = ()) -> int:
     """Print a version's model card, read from the artifact store by the hash in its lineage."""
-    host, found = find_version(version, "registry", "store")
+    host, found = find_version(version, "registry", "store", overrides=overrides)
     sha256 = found.lineage.get("model_card_sha256")
     if not sha256:
         raise BucleError(

@@ -2,7 +2,10 @@
 
 1. **Why.** With ``--if-needed`` the triggers of ``retrain.triggers`` are read off the latest
    monitor report (``--report`` for another) and the production version's age; when none fires,
-   nothing is retrained and the command says so. Without it, retraining is requested.
+   nothing is retrained and the command says so. A trigger is consumed once per (report,
+   production version): run again on a report already acted on, it does nothing and says which
+   retraining acted (exit 0), so a scheduler's retry never churns production. Without
+   ``--if-needed``, retraining is requested and always happens.
 2. **On what.** Labelled production rows (predictions whose ground truth came back) and the
    source's original rows, per ``retrain.data.strategy``, written to
    ``<paths.state>/retrain/<id>/training.parquet``.
@@ -11,8 +14,8 @@
    name the monitor report (path and sha256) and the triggers that caused it.
 4. **Gate.** The register stage's own gate decides the ``candidate`` alias as always; then the
    production model is scored on the retrained run's test rows with the same code, and the
-   candidate must beat it on ``retrain.gate_metric`` by ``min_improvement``. A loser loses the
-   candidate alias.
+   candidate must beat it on ``retrain.gate_metric`` by ``min_improvement`` (> 0 by default; a
+   tie never wins, see :mod:`framework.retraining.promotion`). A loser loses the candidate alias.
 5. **Release.** A winner goes through ``bucle release`` (staging smoke tests, then
    ``deploy.strategy``: promote, shadow or canary) when ``retrain.release`` is true.
 
@@ -31,8 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from framework.errors import BucleError
-
-JOURNAL = "retrains.json"
+from framework.retraining.journal import append_record
 
 
 def retrain(
@@ -44,10 +46,13 @@ def retrain(
     from framework.commands.serve import command_config
     from framework.hooks.host import build_host
     from framework.monitoring.collect import production_version
+    from framework.retraining.journal import acted_on
+    from framework.retraining.promotion import check_margin
     from framework.retraining.triggers import Trigger, fired_triggers
 
     cfg = command_config(overrides)
     policy = cfg.retrain
+    check_margin(float(policy.min_improvement))
     host = build_host(cfg, ["registry", "store", "tracker", "source"])
     production = production_version(cfg, host.hook)
     report_path, report_body = monitor_report(cfg, report)
@@ -56,12 +61,22 @@ def retrain(
         said = f"the report {report_path}" if report_path else "no monitor report"
         print(f"no retraining needed: no trigger fired ({said}; production v{production.version})")
         return 0
+    state = Path(str(cfg.paths.state)).resolve()
+    if if_needed:
+        earlier = acted_on(state, file_sha256(report_path), int(production.version))
+        if earlier is not None:
+            said = f"the report {report_path}" if report_path else "no monitor report"
+            print(
+                f"no retraining needed: retrain {earlier['id']} already acted on {said} for "
+                f"production v{production.version} (outcome: {earlier.get('outcome')}); "
+                "run `bucle monitor` for a new report"
+            )
+            return 0
     if not fired:
         fired = [Trigger("requested", "bucle retrain without --if-needed")]
     for trigger in fired:
         print(f"trigger {trigger.name}: {trigger.reason}")
 
-    state = Path(str(cfg.paths.state)).resolve()
     retrain_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     record: dict[str, Any] = {
         "id": retrain_id,
@@ -163,7 +178,10 @@ def run_retraining(cfg: Any, training: Path, work: Path, record: dict[str, Any])
     context = run_pipeline(validate_config(OmegaConf.create(config), "retrain config"), tags=tags)
     registration = json.loads(context.layout.registration.read_text())
     record["version"] = int(registration["version"])
-    record["register_gate"] = registration.get("promoted_to") or "failed"
+    # "candidate": the gate passed and the alias moved; "passed": the gate passed but the current
+    # candidate is better on the objective (the release below moves the alias if this one wins).
+    passed = registration.get("gate_passed", registration.get("promoted_to") is not None)
+    record["register_gate"] = registration.get("promoted_to") or ("passed" if passed else "failed")
     print(
         f"run {context.run_id}: {registration['model']} v{registration['version']} "
         f"(register gate: {record['register_gate']})"
@@ -176,9 +194,10 @@ def gate_against_production(
 ) -> bool:
     """Score production's model on the new test rows; the candidate must beat it."""
     from framework.evaluation.metrics import positive_label, score
-    from framework.evaluation.regression import LOWER_IS_BETTER, regression_score
+    from framework.evaluation.regression import regression_score
     from framework.modeling.artifact import load_model
     from framework.modeling.schema import prepare_inputs
+    from framework.retraining.promotion import beats_production
     from framework.serving.models import load_version
     from framework.tables import read_table
 
@@ -214,8 +233,7 @@ def gate_against_production(
         )
     margin = float(cfg.retrain.min_improvement)
     record["gate"] = {"metric": metric, "retrained": new, "production": old, "margin": margin}
-    # An error metric (RMSE, MAE, MAPE) must fall by the margin; a score must rise by it.
-    better = new <= old - margin if metric in LOWER_IS_BETTER else new >= old + margin
+    better = beats_production(new, old, metric, margin)
     won = record["register_gate"] != "failed" and better
     said = (
         f"{metric} on the retrained run's {len(test)} test rows: v{record['version']} "
@@ -224,18 +242,12 @@ def gate_against_production(
     if won:
         print(f"gate: passed — {said}")
         return True
-    why = "the register gate failed" if record["register_gate"] == "failed" else said
+    why = (
+        "the register gate failed"
+        if record["register_gate"] == "failed"
+        else f"{said}, not better by retrain.min_improvement={margin:g}"
+    )
     print(f"gate: failed — {why}")
-    if record["register_gate"] != "failed":
+    if record["register_gate"] == "candidate":  # only the alias this retraining moved
         host.hook.delete_model_alias(name=name, alias="candidate")
     return False
-
-
-def append_record(state: Path, record: dict[str, Any]) -> None:
-    from framework.files import read_json, write_json
-
-    path = state / "retrain" / JOURNAL
-    records = read_json(path, "move the retraining journal aside to start a new one") or []
-    if not isinstance(records, list):
-        raise BucleError(f"the retraining journal {path} is not a list; move it aside")
-    write_json(path, [*records[-49:], record])

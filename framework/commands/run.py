@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,13 @@ from framework.config.compose import (
 from framework.config.schema import register_configs
 from framework.errors import BucleError
 from framework.hooks.host import build_host
+from framework.pipeline.context import new_run_id
 from framework.pipeline.runner import run_pipeline
+
+#: The environment variable that carries a run's id into ``hydra.run.dir``.
+RUN_ID_VARIABLE = "BUCLE_RUN_ID"
+#: The file in a run directory that names the run it belongs to.
+RUN_MARKER = ".bucle-run"
 
 #: Flags after which Hydra prints something and exits without running the task.
 HYDRA_INFO_FLAGS = {
@@ -63,6 +69,9 @@ def _job(cfg: DictConfig) -> float | None:
 
     hydra_cfg = HydraConfig.get()
     work = Path(hydra_cfg.runtime.output_dir)
+    multirun = hydra_cfg.mode is not None and hydra_cfg.mode.name == "MULTIRUN"
+    # A single run takes the id its directory was named after; each sweep job gets its own.
+    run_id = None if multirun else os.environ.get(RUN_ID_VARIABLE)
     resolved = OmegaConf.to_container(cfg, resolve=False)
     try:
         refuse_literal_secrets(resolved, "config")
@@ -72,13 +81,13 @@ def _job(cfg: DictConfig) -> float | None:
     plain = validate_config(OmegaConf.create(resolved), "config")
     config = relocate(OmegaConf.to_container(plain, resolve=True), work)
     tags = {"launcher": "bucle run", "hydra_output_dir": str(work)}
-    multirun = hydra_cfg.mode is not None and hydra_cfg.mode.name == "MULTIRUN"
     if multirun:
         tags["sweep_job"] = str(hydra_cfg.job.num)
     objective = plain.objective
     try:
         check_direction(objective.direction)
-        context = run_pipeline(validate_config(config, "config"), tags=tags)
+        claim_output_dir(work, run_id)
+        context = run_pipeline(validate_config(config, "config"), run_id=run_id, tags=tags)
         metrics = _read_json(context.layout.metrics)
         value = objective_value(metrics, objective.metric, required=multirun)
     except BucleError as error:
@@ -97,11 +106,36 @@ def _job(cfg: DictConfig) -> float | None:
     shown = " ".join(f"{k}={metrics[k]:.4f}" for k in headline if k in metrics)
     registered = ""
     if registration:
-        alias = registration["promoted_to"] or "gate failed, no alias"
+        passed = registration.get("gate_passed")
+        alias = registration["promoted_to"] or (
+            "gate passed, candidate unchanged" if passed else "gate failed, no alias"
+        )
         registered = f"; {registration['model']} v{registration['version']} ({alias})"
     print(f"run {context.run_id} finished: {shown}{registered}", file=sys.stderr)
     print(f"outputs in {work}", file=sys.stderr)
     return value
+
+
+def claim_output_dir(work: Path, run_id: str | None) -> None:
+    """Make ``work`` this run's alone, or fail in one line: two runs must never share outputs.
+
+    The run directory carries the run id (``hydra.run.dir`` in conf/config.yaml); a project
+    whose config still names it by the second gets a clear error from the second run started
+    in that second instead of two runs recording each other's hashes.
+    """
+    marker = work / RUN_MARKER
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        owner = marker.read_text().strip() or "another run"
+        raise BucleError(
+            f"output directory {work} is already used by run {owner}; set hydra.run.dir to a "
+            "path with the run id, e.g. outputs/runs/${now:%Y-%m-%d}/${oc.env:"
+            f"{RUN_ID_VARIABLE}}}"
+        ) from None
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(f"{run_id or ''}\n")
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -123,12 +157,20 @@ def run_with_hydra(overrides: list[str]) -> int:
         build_host(validate_config(composed, "config"))
 
     task = hydra.main(version_base="1.3", config_path=str(conf_dir), config_name=CONFIG_NAME)(_job)
-    saved = sys.argv
+    saved, saved_id = sys.argv, os.environ.get(RUN_ID_VARIABLE)
     sys.argv = ["bucle run", *overrides]
+    # The run id exists before Hydra names the run directory, so the directory carries it
+    # (``${oc.env:BUCLE_RUN_ID}`` in hydra.run.dir): two runs started in the same second
+    # never share one. Sweep jobs launched in other processes inherit it as the sweep's id.
+    os.environ[RUN_ID_VARIABLE] = new_run_id()
     try:
         task()
     finally:
         sys.argv = saved
+        if saved_id is None:
+            os.environ.pop(RUN_ID_VARIABLE, None)
+        else:
+            os.environ[RUN_ID_VARIABLE] = saved_id
     return 0
 
 
@@ -147,8 +189,8 @@ def reproduce_run(run_id: str, tolerance: float = 1e-9) -> int:
             f"run {original.run_id} has no stored config (status {original.status}); "
             "only finished runs can be reproduced"
         )
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    work = Path("outputs", "reproduce", f"{original.run_id}-{stamp}").resolve()
+    run_id = new_run_id()  # in the directory's name: two reproductions never share one
+    work = Path("outputs", "reproduce", f"{original.run_id}-{run_id}").resolve()
     # The record is data: it may only name estimators a model option declares, as written and
     # once its interpolations are resolved.
     declared = declared_model_targets()
@@ -156,7 +198,7 @@ def reproduce_run(run_id: str, tolerance: float = 1e-9) -> int:
     config = restore_secrets(config, OmegaConf.to_container(project_cfg, resolve=True))
     cfg = validate_config(OmegaConf.create(relocate(config, work)), f"run {original.run_id}")
     check_declared_targets(cfg.model, declared, f"run {original.run_id}")
-    context = run_pipeline(cfg, tags={"reproduces": original.run_id})
+    context = run_pipeline(cfg, run_id=run_id, tags={"reproduces": original.run_id})
     fresh = host.hook.get_run(run_id=context.run_id)
 
     rows, matches = [], True
@@ -175,8 +217,21 @@ def reproduce_run(run_id: str, tolerance: float = 1e-9) -> int:
     if old_data and new_data and old_data != new_data:
         print(f"input data differs: raw sha256 {old_data[:12]}… → {new_data[:12]}…")
     verdict = "reproduced: every metric matches" if matches else "NOT reproduced: metrics differ"
-    print(f"{verdict} (run {context.run_id}, outputs in {work})")
+    model = _model_bytes(original, fresh, matches)
+    print(f"{verdict}{model} (run {context.run_id}, outputs in {work})")
     return 0 if matches else 1
+
+
+def _model_bytes(original: Any, fresh: Any, metrics_match: bool) -> str:
+    """What the two runs' model hashes say: saved models are canonical (the same fit gives the
+    same bytes), so equal hashes mean the very same model, not merely equal scores."""
+    before, after = original.artifacts.get("model"), fresh.artifacts.get("model")
+    if not before or not after:
+        return "; no model hash to compare"
+    if before == after:
+        return f"; the model is bit-identical (sha256 {after[:12]}…)"
+    but = "but " if metrics_match else ""
+    return f"; {but}the model bytes differ (sha256 {before[:12]}… → {after[:12]}…)"
 
 
 def _fmt(value: float | None) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from framework.commands.project import project_host, table
 from framework.errors import BucleError
+from framework.pipeline.liveness import INTERRUPTED
 from framework.pipeline.tracking import flatten
 from framework.records import RunRecord
 from framework.secrets import masked_value, redacted_params
@@ -19,8 +21,8 @@ def tracked_run(host, run_id: str) -> RunRecord:
     return run
 
 
-def list_runs(limit: int, every_project: bool) -> int:
-    cfg, host = project_host("tracker")
+def list_runs(limit: int, every_project: bool, overrides: Sequence[str] = ()) -> int:
+    cfg, host = project_host("tracker", overrides=overrides)
     project = None if every_project else str(cfg.project)
     runs = host.hook.list_runs(project=project, limit=limit) or []
     if not runs:
@@ -43,8 +45,8 @@ def list_runs(limit: int, every_project: bool) -> int:
     return 0
 
 
-def show_run(run_id: str) -> int:
-    _, host = project_host("tracker")
+def show_run(run_id: str, overrides: Sequence[str] = ()) -> int:
+    _, host = project_host("tracker", overrides=overrides)
     run = tracked_run(host, run_id)
     manifest = run.manifest
     git = manifest.get("git", {})
@@ -52,6 +54,8 @@ def show_run(run_id: str) -> int:
     print(f"project   {run.project}")
     print(f"started   {run.started_at}   ended {run.ended_at or '-'}")
     print(f"git       {git.get('commit') or '-'}{' (dirty)' if git.get('dirty') else ''}")
+    if run.status == INTERRUPTED:
+        print("          its process ended without finishing it (killed or crashed); re-run it")
     if manifest.get("error"):
         print(f"error     {masked_value(str(manifest['error']))}")
     if run.tags:
@@ -68,8 +72,8 @@ def show_run(run_id: str) -> int:
     return 0
 
 
-def compare_runs(first: str, second: str) -> int:
-    _, host = project_host("tracker")
+def compare_runs(first: str, second: str, overrides: Sequence[str] = ()) -> int:
+    _, host = project_host("tracker", overrides=overrides)
     a, b = tracked_run(host, first), tracked_run(host, second)
     rows = []
     for key in sorted(set(a.metrics) | set(b.metrics)):

@@ -40,6 +40,7 @@ def compose_config(overrides: Sequence[str] = (), conf_dir: Path | None = None) 
 
     register_configs()
     conf_dir = conf_dir or find_conf_dir()
+    refuse_empty(conf_dir / f"{CONFIG_NAME}.yaml", "restore it (git checkout conf/config.yaml)")
     try:
         with initialize_config_dir(str(conf_dir), version_base="1.3", job_name="bucle"):
             return compose(config_name=CONFIG_NAME, overrides=list(overrides))
@@ -103,6 +104,7 @@ def validate_config(raw: Any, source: str) -> DictConfig:
         _require_environment(cfg, source)
         OmegaConf.resolve(cfg)
         _require_values(cfg)
+        check_ranges(cfg, source)
     except ConfigError:
         raise
     except Exception as error:
@@ -112,10 +114,36 @@ def validate_config(raw: Any, source: str) -> DictConfig:
     return cfg
 
 
+#: Numbers the schema types as ``float`` but only some of which make sense:
+#: ``key: (low, high, low_included, high_included, example)``.
+RANGES: dict[str, tuple[float, float, bool, bool, str]] = {
+    "features.test_size": (0.0, 1.0, False, False, "0.2"),
+    "features.undersample.keep_share": (0.0, 1.0, True, True, "1.0"),
+    "quarantine.max_bad_share": (0.0, 1.0, True, True, "0.05"),
+}
+
+
+def check_ranges(cfg: DictConfig, source: str) -> None:
+    """A value outside its range fails here, before any stage runs, naming key, value and range."""
+    for key, (low, high, low_in, high_in, example) in RANGES.items():
+        value = OmegaConf.select(cfg, key, default=None)
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        above = value > low if not low_in else value >= low
+        below = value < high if not high_in else value <= high
+        if not (above and below):
+            left, right = "[" if low_in else "(", "]" if high_in else ")"
+            raise ConfigError(
+                f"{source}: {key}={value} is out of range {left}{low:g}, {high:g}{right}; "
+                f"set a value between {low:g} and {high:g}, e.g. {key}={example}"
+            )
+
+
 def load_params(path: Path) -> DictConfig:
     """Read and validate ``params.yaml`` (the config every ``bucle stage`` runs with)."""
     if not path.is_file():
         raise ConfigError(f"{path} does not exist; write it with `bucle params`")
+    refuse_empty(path, "write it with `bucle params`")
     try:
         raw = OmegaConf.load(path)
     except Exception as error:
@@ -124,8 +152,54 @@ def load_params(path: Path) -> DictConfig:
     return validate_config(raw, str(path))
 
 
+def refuse_empty(path: Path, fix: str) -> None:
+    """A config file that is empty (or only comments) says so, instead of composing to nothing
+    and failing later on the first key it lacks."""
+    import yaml
+
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return  # unreadable or broken YAML: the loader's own error says where
+    if content is None or content == {}:
+        raise ConfigError(f"{_relative(str(path))} is empty (no keys); {fix}")
+
+
+def yaml_location(error: BaseException) -> str | None:
+    """``file:line:column: problem`` for a YAML syntax error anywhere in ``error``'s chain."""
+    import yaml
+
+    seen: set[int] = set()
+    node: BaseException | None = error
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        if isinstance(node, yaml.MarkedYAMLError) and node.problem_mark is not None:
+            mark = node.problem_mark
+            name = _relative(mark.name)
+            problem = " ".join((node.problem or "syntax error").split())
+            where = f"{name}:{mark.line + 1}:{mark.column + 1}: {problem}"
+            if node.context and node.context_mark is not None:
+                start = node.context_mark
+                where += f" ({node.context} at {start.line + 1}:{start.column + 1})"
+            return where
+        node = node.__cause__ or node.__context__
+    return None
+
+
+def _relative(name: str) -> str:
+    """A file name as the user would type it from the project root, when it is inside it."""
+    try:
+        return str(Path(name).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return name
+
+
 def describe_config_error(error: BaseException) -> str:
-    """Hydra and OmegaConf errors as one line: the innermost message plus the key's path."""
+    """Hydra and OmegaConf errors as one line: the innermost message plus the key's path; a
+    YAML syntax error as ``file:line:column: problem``, the way an editor jumps to it."""
+    located = yaml_location(error)
+    if located is not None:
+        return located
     chain = [error]
     while chain[-1].__cause__ is not None:
         chain.append(chain[-1].__cause__)

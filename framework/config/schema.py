@@ -91,6 +91,17 @@ class ModelCardConfig:
 
 
 @dataclass
+class ThresholdConfig:
+    """How the train stage chooses a binary model's decision threshold without money:
+    ``optimize`` recall (at ``min_precision``), precision (at ``min_recall``) or f1; null keeps
+    the estimator's own (or ``business.optimize_threshold``'s)."""
+
+    optimize: Any = None
+    min_precision: Any = None
+    min_recall: Any = None
+
+
+@dataclass
 class EvaluateConfig:
     """Metrics for every audience and the gate before the ``candidate`` alias moves."""
 
@@ -102,6 +113,9 @@ class EvaluateConfig:
     slice_gate: dict[str, float] = field(default_factory=dict)
     business: BusinessConfig = field(default_factory=BusinessConfig)
     model_card: ModelCardConfig = field(default_factory=ModelCardConfig)
+    # Precision floors: metrics.json reports recall_at_precision_<percent> for each (binary).
+    recall_at_precision: list[float] = field(default_factory=list)
+    threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
 
 
 @dataclass
@@ -130,6 +144,8 @@ class ServeConfig:
     # by label_margin spans on each side.
     label_bounds: Any = None
     label_margin: float = 10.0
+    # validate.rules at serving time: off | warn (answer, flag, count, log) | refuse (422).
+    rules: str = "warn"
 
 
 @dataclass
@@ -167,7 +183,7 @@ class RetrainConfig:
     triggers: RetrainTriggers = field(default_factory=RetrainTriggers)
     data: RetrainData = field(default_factory=RetrainData)
     gate_metric: str = "roc_auc"
-    min_improvement: float = 0.0
+    min_improvement: float = 0.001  # > 0: a tie or a gain within noise never replaces production
     release: bool = True
 
 

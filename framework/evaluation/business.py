@@ -207,24 +207,13 @@ def best_threshold(is_positive: Any, scores: Any, econ: Economics, positive: Any
     the best cut, so it does not sit on a training row's exact score. On a tie the highest
     threshold wins: the fewest costly actions for the same value.
     """
-    import numpy as np
+    from framework.evaluation.thresholds import best_cut, cuts
 
     negative = next(label for label in econ.classes if label != positive)
     v_tp, v_fn = econ.value(positive, positive), econ.value(positive, negative)
     v_fp, v_tn = econ.value(negative, positive), econ.value(negative, negative)
-    scores = np.asarray(scores, dtype=float)
-    order = np.argsort(-scores, kind="stable")
-    ranked, truth = scores[order], np.asarray(is_positive, dtype=bool)[order]
-    n, n_positive = len(ranked), int(truth.sum())
-    tp = np.concatenate([[0], np.cumsum(truth)])  # true positives when the top k are flagged
-    fp = np.arange(n + 1) - tp
-    value = tp * v_tp + fp * v_fp + (n_positive - tp) * v_fn + (n - n_positive - fp) * v_tn
-    cut_allowed = np.ones(n + 1, dtype=bool)
-    cut_allowed[1:n] = ranked[:-1] > ranked[1:]  # never split rows with the same score
-    value = np.where(cut_allowed, value, -np.inf)
-    k = int(np.argmax(value))
-    if k == 0:
-        return float((ranked[0] + 1.0) / 2) if ranked[0] < 1.0 else float(np.nextafter(1.0, 2.0))
-    if k == n:
-        return float(ranked[-1] / 2)
-    return float((ranked[k - 1] + ranked[k]) / 2)
+    found = cuts(is_positive, scores)
+    tp, fp, n_positive = found.tp, found.fp, found.positives
+    n_negative = len(found.ranked) - n_positive
+    value = tp * v_tp + fp * v_fp + (n_positive - tp) * v_fn + (n_negative - fp) * v_tn
+    return found.threshold(best_cut(value, found.allowed))

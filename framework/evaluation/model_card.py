@@ -226,11 +226,12 @@ def _business(business: dict[str, Any] | None, metrics: dict[str, Any]) -> str:
         ["population per period", _count(business.get("population"))],
     ]
     if "decision_threshold" in metrics:
-        how = (
-            "chosen to maximise value on out-of-fold training predictions"
-            if business.get("optimize_threshold")
-            else "the estimator's default"
-        )
+        if business.get("optimize_threshold"):
+            how = "chosen to maximise value on out-of-fold training predictions"
+        elif metrics["decision_threshold"] != 0.5:  # evaluate.threshold chose it
+            how = "chosen by evaluate.threshold on out-of-fold training predictions"
+        else:
+            how = "the estimator's default"
         rows.append(["decision threshold", f"{_number(metrics['decision_threshold'])} ({how})"])
     if "business_value_default_threshold" in metrics:
         rows.append(

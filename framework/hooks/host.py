@@ -17,7 +17,7 @@ from typing import Any
 
 import pluggy
 
-from framework.errors import PluginError, did_you_mean
+from framework.errors import BucleError, PluginError, did_you_mean
 from framework.hooks import specs
 from framework.hooks.markers import PROJECT_NAME
 
@@ -102,17 +102,8 @@ def load_class(role: Role, name: str) -> type:
         )
     try:
         plugin_class = entry_point.load()
-    except ImportError as error:
-        missing = getattr(error, "name", None) or str(error)
-        raise PluginError(
-            f"{role.name} plugin '{name}' from {distribution_of(entry_point)} failed to import: "
-            f"missing module '{missing}'; install it into this environment"
-        ) from error
     except Exception as error:
-        raise PluginError(
-            f"{role.name} plugin '{name}' from {distribution_of(entry_point)} failed to import: "
-            f"{type(error).__name__}: {error}"
-        ) from error
+        raise import_failure(role, name, entry_point, error) from error
     if not inspect.isclass(plugin_class):
         raise PluginError(
             f"{role.name} plugin '{name}' ({entry_point.value}) is not a class; "
@@ -120,6 +111,32 @@ def load_class(role: Role, name: str) -> type:
         )
     check_hook_names(role, name, plugin_class)
     return plugin_class
+
+
+def import_failure(role: Role, name: str, entry_point: EntryPoint, error: Exception) -> PluginError:
+    """Why a plugin's module did not import, naming the plugin, its module and distribution.
+
+    Only a ``ModuleNotFoundError`` is a missing module (``error.name`` is the module); any other
+    ``ImportError`` (a shared library, a name a module lacks) and any other exception raised at
+    import keep their own message, since that is what the user must act on.
+    """
+    dist = distribution_of(entry_point)
+    plugin = f"{role.name} plugin '{name}' ({entry_point.value}) from {dist}"
+    missing = getattr(error, "name", None)
+    if isinstance(error, ModuleNotFoundError) and missing:
+        return PluginError(
+            f"{plugin} failed to import: missing module '{missing}'; install it into this "
+            "environment (or uninstall the plugin's distribution)"
+        )
+    return PluginError(
+        f"{plugin} failed to import: {type(error).__name__}: {_one_line(error)}; fix or "
+        "uninstall that distribution"
+    )
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text or "(no message)"
 
 
 def shadowed(role: Role) -> dict[str, list[str]]:
@@ -165,15 +182,114 @@ def build_plugin(role: Role, name: str, options: Mapping[str, Any]) -> object:
             f"{role.name} plugin '{name}' needs option '{missing[0]}'; "
             f"set {where}.{missing[0]}=... (accepted options: {accepted_text})"
         )
+    check_option_types(role, name, where, parameters, options)
     try:
         plugin = plugin_class(**options)
-    except PluginError:
-        raise
+    except BucleError:
+        raise  # the plugin's own one-line error already names the option and the fix
     except Exception as error:
-        if isinstance(error, TypeError) and "()" in str(error):
-            raise PluginError(f"{role.name} plugin '{name}': {error}") from error
-        raise
+        raise constructor_failure(role, name, where, options, error, parameters) from error
     return plugin
+
+
+#: Annotations :func:`check_option_types` checks before construction, as written in source.
+_NUMBER_ANNOTATIONS = {
+    "int": int,
+    "float": float,
+    "int | None": int,
+    "float | None": float,
+    "Optional[int]": int,
+    "Optional[float]": float,
+}
+
+
+def check_option_types(
+    role: Role,
+    name: str,
+    where: str,
+    parameters: Mapping[str, inspect.Parameter],
+    options: Mapping[str, Any],
+) -> None:
+    """An option annotated ``int`` or ``float`` that cannot be read as one, named before the
+    constructor runs. Text that parses (``"8000"`` from an environment reference) passes: a
+    constructor converting it is fine; only a value no conversion could save is refused."""
+    for key, value in options.items():
+        parameter = parameters.get(key)
+        if parameter is None or value is None:
+            continue
+        annotation = parameter.annotation
+        text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+        expected = _NUMBER_ANNOTATIONS.get(str(text).replace(" ", "").replace("|", " | "))
+        if expected is None or _readable_as(value, expected):
+            continue
+        kind = "an integer" if expected is int else "a number"
+        default = parameter.default
+        example = "" if default in (inspect.Parameter.empty, None) else f", e.g. {default!r}"
+        raise PluginError(
+            f"{role.name} plugin '{name}': option {where}.{key}={value!r} must be {kind}, "
+            f"got {type(value).__name__}; set {where}.{key} to {kind}{example}"
+        )
+
+
+def _readable_as(value: Any, expected: type) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int) or (expected is float and isinstance(value, float)):
+        return True
+    if isinstance(value, float):
+        return value.is_integer()
+    if isinstance(value, str):
+        try:
+            expected(value.strip())
+        except ValueError:
+            return False
+        return True
+    return False
+
+
+def constructor_failure(
+    role: Role,
+    name: str,
+    where: str,
+    options: Mapping[str, Any],
+    error: Exception,
+    parameters: Mapping[str, inspect.Parameter] | None = None,
+) -> PluginError:
+    """A plugin's constructor raised: one line with the plugin, the option most likely at fault
+    and the reason. The suspect is the option the message names, else the one whose value's
+    type differs from its default's (``'ten'`` where the default is ``10``), else the only one."""
+    reason = f"{type(error).__name__}: {_one_line(error)}"
+    message = str(error)
+    suspects = [key for key, value in options.items() if key in message or repr(value) in message]
+    if not suspects and parameters:
+        suspects = [
+            key
+            for key, value in options.items()
+            if key in parameters and _unlike_default(value, parameters[key].default)
+        ]
+    if not suspects and len(options) == 1:
+        suspects = list(options)
+    if suspects:
+        given = ", ".join(f"{where}.{key}={options[key]!r}" for key in suspects)
+        return PluginError(
+            f"{role.name} plugin '{name}' rejected option {given}: {reason}; check the "
+            "option's type and value in the plugin's documentation"
+        )
+    given = ", ".join(f"{key}={value!r}" for key, value in options.items()) or "no options"
+    return PluginError(
+        f"{role.name} plugin '{name}' failed to start with {given} ({where}): {reason}; check "
+        "the options' types and values in the plugin's documentation"
+    )
+
+
+def _unlike_default(value: Any, default: Any) -> bool:
+    """``value`` is of another kind than the option's default (numbers are one kind)."""
+    if default is inspect.Parameter.empty or default is None or value is None:
+        return False
+    number = (int, float)
+    if isinstance(value, number) and isinstance(default, number):
+        return isinstance(value, bool) != isinstance(default, bool)
+    return not isinstance(value, type(default))
 
 
 def check_hook_names(role: Role, name: str, plugin: type) -> None:

@@ -308,19 +308,37 @@ def register_model(
 
 @hookspec(firstresult=True)
 def get_model_version(name: str, version: int) -> ModelVersion | None:
-    """Return one version of a registered model, or None when it does not exist."""
+    """Called by ``bucle models show``, ``promote``, ``rollback`` and ``release`` to read a version.
+
+    :param name: the registered model's name.
+    :param version: the version number (from 1).
+
+    Return the :class:`framework.records.ModelVersion`, or None when it does not exist. The
+    first non-None result is used.
+    """
 
 
 @hookspec(firstresult=True)
 def list_model_versions(name: str | None) -> list[ModelVersion]:
-    """Return every version of ``name`` (or of every model when None), newest first."""
+    """Called by ``bucle models list`` and the ``register`` stage: the versions a registry holds.
+
+    :param name: the registered model's name, or None for every model.
+
+    Return a list of :class:`framework.records.ModelVersion`, newest first (an empty list when
+    there is none). The first non-None result is used.
+    """
 
 
 @hookspec(firstresult=True)
 def set_model_alias(name: str, alias: str, version: int) -> ModelVersion:
     """Point ``alias`` (``production``, ``candidate``, ``staging``) of ``name`` at ``version``.
 
-    Return the version the alias now points at. The first non-None result is used.
+    :param name: the registered model's name.
+    :param alias: the alias to move; an alias points at one version at a time.
+    :param version: the version it points at from now on.
+
+    Return the :class:`framework.records.ModelVersion` the alias now points at. The first
+    non-None result is used.
     """
 
 
@@ -339,7 +357,14 @@ def delete_model_alias(name: str, alias: str) -> int | None:
 
 @hookspec(firstresult=True)
 def get_model_alias(name: str, alias: str) -> ModelVersion | None:
-    """Return the version ``alias`` of ``name`` points at, or None when the alias is unset."""
+    """Called to resolve an alias: the version the server answers with, the current candidate.
+
+    :param name: the registered model's name.
+    :param alias: the alias, e.g. ``"production"``.
+
+    Return the :class:`framework.records.ModelVersion` the alias points at, or None when the
+    alias is unset. The first non-None result is used.
+    """
 
 
 @hookspec(firstresult=True)
@@ -410,14 +435,21 @@ def deploy(settings: dict[str, Any]) -> dict[str, Any]:
 
 @hookspec(firstresult=True)
 def deployment_status() -> dict[str, Any] | None:
-    """The current deployment's record plus ``alive`` and ``healthy``; None if none was made."""
+    """Called by ``bucle deploy status``: how the current deployment is doing.
+
+    Return the record ``deploy`` returned, plus ``alive`` (its process runs) and ``healthy``
+    (it answers its health check), both bools; None if no deployment was ever made. The first
+    non-None result is used.
+    """
 
 
 @hookspec(firstresult=True)
 def stop_deployment() -> dict[str, Any] | None:
-    """Stop the current deployment and return its record marked stopped; None if none was made.
+    """Called by ``bucle deploy stop``: stop the current deployment.
 
-    Stopping a deployment that already stopped is not an error: the record is returned as is.
+    Return its record marked stopped; None if no deployment was ever made. Stopping a
+    deployment that already stopped is not an error: the record is returned as is. The first
+    non-None result is used.
     """
 
 
@@ -462,10 +494,18 @@ def send_alert(summary: dict[str, Any]) -> dict[str, Any] | None:
     """
 
 
+# ---------------------------------------------------------------------------------------------
+# Monitor report (any plugin)
+# ---------------------------------------------------------------------------------------------
+
+
 @hookspec
 def on_monitor_report(report: dict[str, Any]) -> None:
     """Called after ``bucle monitor`` wrote its report (any plugin), with the whole report.
 
-    For lifecycle plugins that keep history or trigger work elsewhere; return values are
+    :param report: the report as written to JSON: model, version, window, overall status and
+        each monitor's result, plus the alerts sent.
+
+    For lifecycle plugins that keep history or trigger work elsewhere. Return values are
     ignored.
     """

@@ -26,6 +26,11 @@ from framework.modeling.schema import FeatureSchema
 
 FORMAT_VERSION = 1
 
+#: The entry skops keeps its object graph in, and the fixed time every entry of a canonical
+#: archive carries (zip's earliest date), so the bytes never depend on when a model was saved.
+SCHEMA_ENTRY = "schema.json"
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
 #: Types skops does not trust by default that a Bucle model legitimately holds. The two tree
 #: types are trusted only after :func:`~framework.modeling.trees.check_trees` passes.
 TRUSTED_TYPES = (
@@ -96,7 +101,12 @@ class ModelBundle:
 
 
 def save_model(path: Path, bundle: ModelBundle) -> str:
-    """Write the bundle atomically with skops; returns the file's sha256."""
+    """Write the bundle atomically in skops' canonical form; returns the file's sha256.
+
+    Identical inputs give identical bytes (:func:`canonical_skops`), so the store and registry
+    deduplicate by hash, ``dvc.lock`` does not change on a rerun and ``bucle runs reproduce``
+    can say "bit-identical".
+    """
     import skops.io as sio
 
     payload = {
@@ -110,8 +120,64 @@ def save_model(path: Path, bundle: ModelBundle) -> str:
             "positive_label": bundle.positive_label,
         },
     }
-    write_with(path, lambda temporary: sio.dump(payload, temporary))
+    data = canonical_skops(sio.dumps(payload))
+    write_with(path, lambda temporary: Path(temporary).write_bytes(data))
     return sha256_file(path)
+
+
+def canonical_skops(data: bytes) -> bytes:
+    """Rewrite a skops archive so identical models give identical bytes.
+
+    skops names each node by ``id()`` of the Python object (``__id__`` and the ``<id>.npy``
+    entry names), names bytes entries by a random uuid, and stamps every zip entry with the
+    current time. Ids are renumbered 1, 2, … and entry files 0.npy, 1.npy, … in the order the
+    schema first mentions them (the order skops writes, a function of the model); entries are
+    written in that order with a fixed date and fixed attributes. Cached nodes keep pointing at
+    the node they name, so the archive loads exactly as skops wrote it.
+    """
+    import io
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        schema = json.loads(archive.read(SCHEMA_ENTRY))
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    ids: dict[int, int] = {}
+    files: dict[str, str] = {}
+
+    def renumber(node: Any) -> Any:
+        if isinstance(node, list):
+            return [renumber(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        result = {}
+        for key, value in node.items():
+            if key == "__id__" and isinstance(value, int) and not isinstance(value, bool):
+                result[key] = ids.setdefault(value, len(ids) + 1)
+            elif key == "file" and isinstance(value, str) and value in entries:
+                suffix = Path(value).suffix
+                result[key] = files.setdefault(value, f"{len(files)}{suffix}")
+            else:
+                result[key] = renumber(value)
+        return result
+
+    canonical = renumber(schema)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for original, name in files.items():
+            _write_entry(archive, name, entries[original])
+        _write_entry(archive, SCHEMA_ENTRY, json.dumps(canonical, indent=2).encode())
+    return buffer.getvalue()
+
+
+def _write_entry(archive: Any, name: str, content: bytes) -> None:
+    import zipfile
+
+    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    info.create_system = 3
+    archive.writestr(info, content)
 
 
 def load_model(path: Path, sha256: str | None = None) -> ModelBundle:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -164,14 +163,16 @@ class ReferenceProfile:
     #: A regression target's values on the training rows: the range a label fed back to the
     #: server is checked against (``serve.label_bounds``' default). None for classification.
     target: ColumnProfile | None = None
-    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    #: Read from profiles written before they were deterministic; never written. A profile is
+    #: a DVC output, so it must be a function of data, config and code: the version it belongs
+    #: to records when it was made.
+    created_at: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: no NaN or infinity literals (infinite bin edges are ``"-inf"``/``"inf"``),
         columns as a list so their order survives ``sort_keys``."""
         return {
             "format_version": FORMAT_VERSION,
-            "created_at": self.created_at,
             "rows": self.rows,
             "columns": [column.to_dict() for column in self.columns.values()],
             "predictions": None if self.predictions is None else self.predictions.to_dict(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,9 @@ class RunContext:
     host: PluginHost
     run_id: str = field(default_factory=new_run_id)
     started_at: str = field(default_factory=utc_now)
+    #: When this process began the run, to the nanosecond: a file older than this in the run's
+    #: paths was written by an earlier run (see :func:`~framework.pipeline.manifest.run_outputs`).
+    started_ns: int = field(default_factory=time.time_ns)
     tags: dict[str, str] = field(default_factory=dict)
     stages_run: list[str] = field(default_factory=list)
     tracking_started: bool = False

@@ -97,4 +97,11 @@ class Layout:
 
     @property
     def registration(self) -> Path:
+        """The registry's record of the registration: version, aliases, run (not a DVC output)."""
         return self.reports / "registration.json"
+
+    @property
+    def gate(self) -> Path:
+        """The gate's verdict on the model, by its sha256: the register stage's DVC output, a
+        function of data, config and code alone (no version number, run id or time)."""
+        return self.reports / "gate.json"

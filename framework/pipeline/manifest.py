@@ -46,7 +46,29 @@ OUTPUT_FILES = (
     "predicted_plot",
     "residual_plot",
     "model_card",
+    "gate",
 )
+
+
+def run_outputs(context: RunContext, status: str) -> tuple[str, ...]:
+    """The output files a run may be recorded with: every one for a finished run, only those
+    this process wrote for any other.
+
+    Under ``dvc repro`` a run's paths are the project's ``data/``, ``models/`` and ``reports/``,
+    which still hold the last good run's files: a run that failed (or stopped) before writing
+    its own model or metrics must not be recorded with the earlier model's. A file written by
+    this process is newer than the run's start; an earlier run's file is older. A finished run
+    is complete, so everything in its paths is its own (the register stage, which records a
+    ``dvc repro`` run, is the last to run and reads every upstream output).
+    """
+    if status == "finished":
+        return OUTPUT_FILES
+    fresh = []
+    for name in OUTPUT_FILES:
+        path = context.path(name)
+        if path.is_file() and path.stat().st_mtime_ns >= context.started_ns:
+            fresh.append(name)
+    return tuple(fresh)
 
 
 def config_hash(config: dict[str, Any]) -> str:
@@ -121,7 +143,7 @@ def build_manifest(
             "config_sha256": config_hash(config),
             "git": git_state(),
             "inputs": source_inputs(context),
-            "outputs": file_hashes(context, OUTPUT_FILES),
+            "outputs": file_hashes(context, run_outputs(context, status)),
             "python": sys.version.split()[0],
             "platform": platform.platform(),
             "packages": package_versions(),

@@ -12,7 +12,7 @@ from typing import Any
 
 from framework.files import sha256_file
 from framework.pipeline.context import RunContext
-from framework.pipeline.manifest import OUTPUT_FILES, build_manifest
+from framework.pipeline.manifest import build_manifest, run_outputs
 from framework.quality.score import quality_metrics
 from framework.records import RunInfo
 
@@ -49,13 +49,14 @@ def log_metrics(context: RunContext, metrics: dict[str, float]) -> None:
         context.host.hook.log_metrics(run_id=context.run_id, metrics=metrics)
 
 
-def collect_metrics(context: RunContext) -> dict[str, float]:
-    """Every metric the run's report files hold, by the names stages stream them under."""
+def collect_metrics(context: RunContext, files: tuple[str, ...]) -> dict[str, float]:
+    """Every metric the run's report files among ``files`` hold, by the names stages stream
+    them under."""
     metrics: dict[str, float] = {}
     report = context.layout.validation_report
-    if report.is_file():
+    if "validation_report" in files and report.is_file():
         metrics.update(quality_metrics(json.loads(report.read_text())))
-    if context.layout.metrics.is_file():
+    if "metrics" in files and context.layout.metrics.is_file():
         for key, value in json.loads(context.layout.metrics.read_text()).items():
             if isinstance(value, int | float) and not isinstance(value, bool):
                 metrics[key] = float(value)
@@ -63,12 +64,16 @@ def collect_metrics(context: RunContext) -> dict[str, float]:
 
 
 def finish(context: RunContext, status: str, error: BaseException | None = None) -> dict:
-    """Log the run's files as artifacts and end it with its manifest; returns the manifest."""
+    """Log the run's files as artifacts and end it with its manifest; returns the manifest.
+
+    A run that did not finish is recorded only with the files it wrote itself (``run_outputs``).
+    """
     start(context)
-    metrics = collect_metrics(context)
+    files = run_outputs(context, status)
+    metrics = collect_metrics(context, files)
     if metrics:
         context.host.hook.log_metrics(run_id=context.run_id, metrics=metrics)
-    for name in OUTPUT_FILES:
+    for name in files:
         path = context.path(name)
         if path.is_file():
             context.host.hook.log_artifact(

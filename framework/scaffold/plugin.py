@@ -34,6 +34,29 @@ SELECTORS = {
     "alerter": "'alert=[log,{name}]'",
 }
 
+#: What a package of each role needs to say beyond the common README (Markdown, may be empty).
+NOTES = {
+    "source": (
+        "\n## Its data file and DVC\n\n"
+        "With `data.path` set, the source reads that CSV. Keep the file in your project's\n"
+        "`data/input/` and version it with `dvc add data/input/{name}.csv`: the `ingest` stage\n"
+        "of a `bucle init` project depends on `data/input/`, so a new version of the file reruns\n"
+        "the pipeline on `dvc repro`. A file kept elsewhere must be added under `deps` of\n"
+        "`ingest` in `dvc.yaml`:\n\n"
+        "```yaml\nstages:\n  ingest:\n    cmd: bucle stage ingest\n    deps:\n"
+        "      - data/input\n"
+        "      - /mnt/exports/{name}.csv   # a file outside data/input/\n```\n\n"
+        "`data.target` (the column to predict) is read by Bucle itself; the class receives it\n"
+        "because its constructor takes a `target` parameter.\n"
+    ),
+    "alerter": (
+        "\n## When it is called\n\n"
+        "`send_on` in its section (`alert.{name}.send_on`) is read by `bucle monitor`, not by\n"
+        "the class: `findings` (the default: a monitor says warning or drift), `drift` or\n"
+        "`always`.\n"
+    ),
+}
+
 
 def init_plugin(role: str, name: str, parent: Path) -> Path:
     """Write the package ``bucle-<name>`` under ``parent`` and return its path."""
@@ -55,6 +78,7 @@ def init_plugin(role: str, name: str, parent: Path) -> Path:
         "section": ROLES[role].section,
         "contract": contract,
         "selector": SELECTORS[role].format(name=name),
+        "notes": NOTES.get(role, "").format(name=name),
     }
     target = empty_target(parent / values["dist"])
     plugin_dir = TEMPLATES / "plugin"

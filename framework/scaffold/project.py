@@ -23,8 +23,11 @@ GITIGNORE = """\
 outputs/
 multirun/
 dvc_plots/
+# The register stage's records of the registry (not DVC outputs: see dvc.yaml).
+/reports/registration.json
+/reports/model_card.md
 """
-DVCIGNORE = "/.bucle\n/outputs\n/multirun\n"
+DVCIGNORE = "/.bucle\n/outputs\n/multirun\n__pycache__/\n*.pyc\n"
 DVC_CONFIG = """\
 [core]
     analytics = false

@@ -18,6 +18,9 @@ when the request starts, so a promotion never mixes two versions in one answer.
 
 A prediction is answered only after its rows are committed to the inference log; when the log
 cannot take them the client gets 503 and no prediction, never an unlogged one.
+
+Records are also held to the project's data rules (``serve.rules``, :mod:`framework.serving.rules`):
+a record the validate stage would quarantine is flagged in its answer, or refused.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from framework.serving.metrics import ServingMetrics
 from framework.serving.models import ModelSlot
 from framework.serving.router import Router, serving_strategy
 from framework.serving.routes import feedback, info, predict
+from framework.serving.rules import ServingRules
 from framework.serving.state import ServingState
 from framework.serving.validation import LABEL_MARGIN
 
@@ -89,6 +93,7 @@ def create_app(cfg: Any, plugin_host: Any = None) -> FastAPI:
         tokens=tokens,
         label_bounds=serve.get("label_bounds"),
         label_margin=float(serve.get("label_margin", LABEL_MARGIN)),
+        rules=ServingRules.from_config(cfg),
     )
     slots = [slot] if challenger is None else [slot, challenger]
     logs = [log for log in (state.inference_log, state.shadow_log) if log is not None]
@@ -119,6 +124,7 @@ def create_app(cfg: Any, plugin_host: Any = None) -> FastAPI:
         openapi_url=None,
     )
     app.state.serving = state
+    app.state.positive_label = cfg.evaluate.get("positive_label")  # for /model
     from framework.serving.timeouts import BodyTimeoutMiddleware
 
     app.add_middleware(BodyTimeoutMiddleware, seconds=float(serve.body_timeout))

@@ -67,7 +67,8 @@ CREATE TABLE IF NOT EXISTS buffer (
     probabilities TEXT NOT NULL,
     flush_id TEXT,
     claimed_at REAL,
-    client_request_id TEXT
+    client_request_id TEXT,
+    rule_warnings TEXT
 );
 CREATE INDEX IF NOT EXISTS buffer_flush ON buffer (flush_id);
 CREATE TABLE IF NOT EXISTS requests (
@@ -90,6 +91,7 @@ COLUMNS = (
     "prediction",
     "probabilities",
     "client_request_id",
+    "rule_warnings",
 )
 JSON_COLUMNS = ("inputs", "prediction", "probabilities")
 #: Rows per INSERT statement at most: larger statements cost more to prepare than they save.
@@ -115,6 +117,8 @@ class Prediction:
     probabilities: dict[str, float]
     #: The client's own ``X-Request-ID``, kept apart from the id the server issued.
     client_request_id: str | None = None
+    #: The data rules (``serve.rules``) the record breaks, as its answer listed them.
+    rule_warnings: Sequence[str] = ()
 
     def row(self) -> tuple[Any, ...]:
         """This prediction as a buffer row; raises ``ValueError`` for a value JSON cannot hold."""
@@ -160,6 +164,7 @@ def _rows(predictions: Sequence[Prediction]) -> list[tuple[Any, ...]]:
                 str(predicted) if type(predicted) is int else encode(predicted),  # int: as JSON
                 _probabilities_json(prediction.probabilities, labels),
                 prediction.client_request_id,
+                encode(list(prediction.rule_warnings)) if prediction.rule_warnings else None,
             )
         )
     return rows
@@ -253,7 +258,7 @@ def _connect(directory: Path) -> sqlite3.Connection:
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA busy_timeout=30000")
         db.executescript(SCHEMA)
-        _add_client_request_id(db)
+        _add_columns(db)
     except (OSError, sqlite3.Error) as error:
         raise InferenceLogError(
             f"cannot open the inference log {directory / BUFFER}: {error}; check paths.state"
@@ -261,16 +266,22 @@ def _connect(directory: Path) -> sqlite3.Connection:
     return db
 
 
-def _add_client_request_id(db: sqlite3.Connection) -> None:
-    """Give a buffer written before request ids were the server's its ``client_request_id``
-    column (one ``ALTER TABLE``, atomic; its old rows have none)."""
-    if "client_request_id" in {row[1] for row in db.execute("PRAGMA table_info(buffer)")}:
-        return
-    try:
-        db.execute("ALTER TABLE buffer ADD COLUMN client_request_id TEXT")
-    except sqlite3.OperationalError:  # another process added it a moment ago
-        if "client_request_id" not in {row[1] for row in db.execute("PRAGMA table_info(buffer)")}:
-            raise
+#: Columns added to the buffer after it was first written, oldest first.
+ADDED_COLUMNS = ("client_request_id", "rule_warnings")
+
+
+def _add_columns(db: sqlite3.Connection) -> None:
+    """Give a buffer written by an earlier version the columns added since (``client_request_id``
+    when request ids became the server's, ``rule_warnings`` with ``serve.rules``): one ``ALTER
+    TABLE`` each, atomic; its old rows have none."""
+    for column in ADDED_COLUMNS:
+        if column in {row[1] for row in db.execute("PRAGMA table_info(buffer)")}:
+            continue
+        try:
+            db.execute(f"ALTER TABLE buffer ADD COLUMN {column} TEXT")
+        except sqlite3.OperationalError:  # another process added it a moment ago
+            if column not in {row[1] for row in db.execute("PRAGMA table_info(buffer)")}:
+                raise
 
 
 class InferenceLog:
@@ -533,7 +544,8 @@ def read_inference_log(state_dir: Path | str, since: datetime | str | None = Non
     ``model_version``, ``model_sha256``, ``alias``, ``inputs`` (the record as the client sent
     it, a dict), ``prediction``, ``probabilities`` (class → probability, a dict) and
     ``client_request_id`` (the client's ``X-Request-ID``, None when it sent none or the row was
-    logged before the server issued the ids).
+    logged before the server issued the ids) and ``rule_warnings`` (the ``validate.rules`` the
+    record breaks, as its answer listed them: a list, empty for a clean record).
     """
     import pandas as pd
 
@@ -551,6 +563,9 @@ def read_inference_log(state_dir: Path | str, since: datetime | str | None = Non
     log = log.sort_values("timestamp", kind="stable").reset_index(drop=True)
     for column in JSON_COLUMNS:
         log[column] = [json.loads(value) for value in log[column]]
+    log["rule_warnings"] = [
+        json.loads(value) if isinstance(value, str) else [] for value in log["rule_warnings"]
+    ]
     log["model_version"] = log["model_version"].astype("int64")
     return log
 
@@ -645,6 +660,7 @@ def _write_partition(directory: Path, flush_id: str, rows: Sequence[tuple[Any, .
             ("prediction", pa.string()),
             ("probabilities", pa.string()),
             ("client_request_id", pa.string()),
+            ("rule_warnings", pa.string()),
         ]
     )
     columns: dict[str, Any] = {name: [row[i] for row in rows] for i, name in enumerate(COLUMNS)}

@@ -34,7 +34,8 @@ OUTCOMES = ("ok", "invalid", "unavailable", "error")
 
 
 class ServingMetrics:
-    """The metric families ``/metrics`` exposes: four for answered requests, three for shadow.
+    """The metric families ``/metrics`` exposes: four for answered requests, one for records
+    breaking the data rules, four for shadow.
 
     Shadow predictions get families of their own so that they never count as answered requests:
     a dashboard summing ``bucle_requests_total`` sees exactly what clients saw.
@@ -71,6 +72,13 @@ class ServingMetrics:
             "bucle_prediction_value",
             "A regression model's predicted values by model version: count and sum give the mean.",
             ["model_version"],
+            registry=self.registry,
+        )
+
+        self.rule_violations = Counter(
+            "bucle_rule_violations",
+            "Records breaking a validate.rules rule, by rule and what serve.rules did about it.",
+            ["rule", "action"],
             registry=self.registry,
         )
 
@@ -114,6 +122,11 @@ class ServingMetrics:
             return
         for label, count in collections.Counter(map(str, predictions)).items():
             self.predictions.labels(model_version, label).inc(count)
+
+    def count_rule_violations(self, counts: dict[str, int], action: str) -> None:
+        """Records per broken rule of one request; ``action`` is ``warned`` or ``refused``."""
+        for rule, records in counts.items():
+            self.rule_violations.labels(rule, action).inc(records)
 
     def observe_shadow_difference(
         self, model_version: str, seconds: float, differences: list[float]

@@ -15,6 +15,7 @@ from framework.serving.inference_log import InferenceLog
 from framework.serving.metrics import ServingMetrics
 from framework.serving.models import ModelSlot
 from framework.serving.router import Router, TrafficStrategy
+from framework.serving.rules import ServingRules
 
 
 @dataclass
@@ -38,6 +39,8 @@ class ServingState:
     label_bounds: Any = None
     #: ``serve.label_margin``: spans of the prediction range a label may lie beyond it.
     label_margin: float = 10.0
+    #: ``validate.rules`` applied to served records (``serve.rules``); None: none apply.
+    rules: ServingRules | None = None
     shadow_tasks: set[asyncio.Task] = field(default_factory=set)
 
 

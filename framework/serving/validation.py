@@ -62,7 +62,7 @@ class RequestError(Exception):
         return body
 
 
-class _Problems:
+class Problems:
     """Collects per-record problems; :meth:`raise_if_any` turns them into one 422."""
 
     def __init__(self, what: str = "record") -> None:
@@ -265,7 +265,7 @@ class _RecordCheck:
         self.fields = fields
         self.target = target
         self.known_extra = ({*ignored, *derived} - set(fields)) - {target}
-        self.problems = _Problems()
+        self.problems = Problems()
         self.number_text: list[tuple[int, str, str]] = []
         self.date_text: list[tuple[int, str, str]] = []
 
@@ -458,7 +458,7 @@ def check_model_inputs(inputs: pd.DataFrame, model: LoadedModel) -> None:
         bad = np.isinf(values) | (np.abs(values) > LARGEST_NUMBER)
     if not bad.any():
         return
-    problems = _Problems()
+    problems = Problems()
     for row, column in zip(*np.nonzero(bad), strict=True):
         name = derived[column]
         sources = _sources(name, schema.derived[name])
@@ -496,7 +496,7 @@ def feedback_items(
 
     example = '{"items": [{"request_id": "...", "label": ...}]}'
     items = _body_list(payload, "items", "item", max_items, example)
-    problems = _Problems("item")
+    problems = Problems("item")
     labels = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
@@ -537,7 +537,7 @@ ITEM_FIELDS = ("request_id", "label", "correction", "reason", "source")
 
 
 def _item_record(
-    index: int, item: dict[str, Any], problems: _Problems
+    index: int, item: dict[str, Any], problems: Problems
 ) -> tuple[bool, str | None, str | None]:
     """An item's ``correction``, ``reason`` and ``source``, problems recorded."""
     correction = item.get("correction", False)
@@ -567,7 +567,7 @@ def _item_record(
 
 def conflict_error(conflicts: Sequence[tuple[int, str]]) -> RequestError:
     """A 409 naming each /feedback item refused as a conflict, the first in its one line."""
-    problems = _Problems("item")
+    problems = Problems("item")
     for index, message in conflicts:
         problems.add(index, "request_id", message)
     try:

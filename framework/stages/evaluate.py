@@ -1,6 +1,7 @@
 """evaluate: score the model on the held-out rows, for every audience, in files DVC tracks.
 
-- the data scientist: accuracy, precision, recall, F1, ROC AUC (``reports/metrics.json``), the
+- the data scientist: accuracy, precision, recall, F1, ROC AUC, average precision and the recall
+  at each precision floor of ``evaluate.recall_at_precision`` (``reports/metrics.json``), the
   confusion matrix and ROC curve (``reports/plots/``);
 - the domain expert: the same metrics per slice of ``evaluate.slices`` and the worst slice named
   (``reports/slices.json``; ``slice_worst_<metric>`` in metrics.json);
@@ -41,6 +42,7 @@ from framework.evaluation.slices import (
     slice_report,
     worst_metrics,
 )
+from framework.evaluation.thresholds import operating_metrics
 from framework.files import write_json, write_text, write_with
 from framework.modeling.artifact import load_model
 from framework.modeling.schema import prepare_inputs
@@ -197,6 +199,7 @@ def run_classification(context: RunContext, bundle: Any, test: Any, inputs: Any)
     y_pred = bundle.decide(proba)
 
     metrics: dict[str, Any] = dict(score(y_true, y_pred, proba, classes, positive))
+    metrics.update(operating_metrics(y_true, proba, classes, positive, evaluate))
     metrics["n_test"] = len(test)
     if len(classes) == 2:
         threshold = bundle.decision_threshold

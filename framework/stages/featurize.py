@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from framework.errors import ConfigError
+from framework.errors import ConfigError, DataError
 from framework.features.expressions import compute_features
 from framework.features.table import feature_table, require_column, store_keys
 from framework.files import write_json
@@ -34,6 +34,7 @@ def run(context: RunContext) -> dict[str, Path]:
     stored = context.host.active("feature_store")
     # Check the store's keys before minutes of work, not after.
     keys = store_keys(features, frame.columns) if stored else None
+    require_enough_rows(len(frame), test_size)  # after the config checks: fix those first
     labels = frame[context.target]
     stratify = None
     classified = infer_task(labels, context.target, str(context.cfg.task)) == CLASSIFICATION
@@ -71,6 +72,24 @@ def run(context: RunContext) -> dict[str, Path]:
         "test": write_table(test, layout.test),
         "featurize_report": report,
     }
+
+
+#: Fewer validated rows than this cannot give a train split to fit and a test split to grade:
+#: with the default test_size of 0.2, 10 rows leave 2 test rows, the least a metric such as
+#: ROC AUC (one row of each class) can be computed on.
+MIN_ROWS = 10
+
+
+def require_enough_rows(rows: int, test_size: float) -> None:
+    """Say "too few rows" here, instead of a splitter's traceback or a gate blaming a metric
+    that a one-row test split could not produce."""
+    if rows < MIN_ROWS:
+        noun = "row" if rows == 1 else "rows"
+        raise DataError(
+            f"too few rows: the validated table has {rows} {noun}, and a train/test split "
+            f"(features.test_size={test_size:g}) needs at least {MIN_ROWS}; use a larger "
+            "table (see reports/validation.json for rows quarantined by validate)"
+        )
 
 
 def undersample(

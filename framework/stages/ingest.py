@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from framework.errors import DataError
 from framework.pipeline.context import RunContext
 from framework.tables import write_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def run(context: RunContext) -> dict[str, Path]:
@@ -26,4 +30,35 @@ def run(context: RunContext) -> dict[str, Path]:
             f"data.target='{context.target}' is not a column of the table from source "
             f"'{source}'; columns: {', '.join(map(str, frame.columns))}"
         )
+    refuse_nested_columns(frame, source)
     return {"raw": write_table(frame, context.layout.raw)}
+
+
+def refuse_nested_columns(frame: pd.DataFrame, source: str) -> None:
+    """Columns holding lists or records (Parquet list/struct/map) are refused by name: turned
+    into text they would become a meaningless category per distinct repr, silently."""
+    nested = []
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype != object:
+            continue
+        kinds = {_nested_kind(value) for value in series.dropna().head(1000)} - {None}
+        if kinds:
+            nested.append(f"'{column}' ({'/'.join(sorted(kinds))})")
+    if nested:
+        noun = "column" if len(nested) == 1 else "columns"
+        raise DataError(
+            f"source '{source}' gives nested {noun} {', '.join(nested)}: a model needs one "
+            "value per cell; flatten them into scalar columns (e.g. one column per field, or a "
+            "count) or drop them from the table before ingest"
+        )
+
+
+def _nested_kind(value: Any) -> str | None:
+    import numpy as np
+
+    if isinstance(value, dict):
+        return "struct"
+    if isinstance(value, list | tuple | np.ndarray):
+        return "list"
+    return None

@@ -1,9 +1,14 @@
 """register: store the model by content, record a version with lineage and a model card, gate.
 
-The ``candidate`` alias moves to the new version only when every threshold in ``evaluate.gate``
-passes and, per metric in ``evaluate.slice_gate``, its lowest value over the ranked slices
-(``slice_worst_<metric>`` from the evaluate stage) does too. This stage also closes the run in
-the trackers: under ``dvc repro`` it is the one stage that sees every upstream output.
+The ``candidate`` alias means "the best challenger so far": it moves to the new version only when
+every threshold in ``evaluate.gate`` passes and, per metric in ``evaluate.slice_gate``, its lowest
+value over the ranked slices (``slice_worst_<metric>`` from the evaluate stage) does too, *and*
+the version beats the current candidate on ``objective`` (metric and direction) — an exact tie
+keeps the current one. A run that reproduces another (``bucle runs reproduce``) may register a
+version but never moves an alias. ``registration.json`` records the decision and its reason
+(``candidate``), so a sweep's jobs, whichever order they finish in, leave the candidate at the
+best of them. This stage also closes the run in the trackers: under ``dvc repro`` it is the one
+stage that sees every upstream output.
 
 Every new version gets a model card (``reports/model_card.md``), stored by sha256 in the
 artifact store with the hash in the version's lineage (``model_card_sha256``). The card names
@@ -90,6 +95,47 @@ def check_slice_gate(
         value = None if value is None else float(value)
         results[name] = {**bounded(value, name, float(minimum)), "slice": where}
     return results
+
+
+def candidate_decision(
+    number: int,
+    metrics: dict[str, float],
+    current: ModelVersion | None,
+    objective: Any,
+    gate_passed: bool,
+    reproduces: str | None,
+) -> tuple[bool, str]:
+    """Whether ``candidate`` moves to version ``number`` (with ``metrics``), and why, in words.
+
+    ``current`` is the version the alias points at now (None when unset); ``objective`` holds
+    ``metric`` and ``direction``. Strictly better only: a tie is not a reason to churn the alias.
+    """
+    if not gate_passed:
+        return False, "the gate failed"
+    if reproduces:
+        return False, f"this run reproduces {reproduces}; reproducing never moves an alias"
+    if current is None:
+        return True, "no candidate yet"
+    if current.version == number:
+        return True, f"v{number} is already the candidate"
+    metric, direction = str(objective.metric), str(objective.direction)
+    if direction not in ("maximize", "minimize"):
+        raise ConfigError(
+            f"objective.direction={direction!r} is not a direction; use maximize or minimize"
+        )
+    new, old = metrics.get(metric), current.metrics.get(metric)
+    if new is None:
+        return False, (
+            f"objective.metric={metric!r} was not computed for v{number}, so it cannot "
+            f"be compared with candidate v{current.version}; set objective.metric"
+        )
+    if old is None:
+        return True, f"candidate v{current.version} has no {metric} to compare"
+    better = new > old if direction == "maximize" else new < old
+    said = f"{metric} {new:.4f} vs candidate v{current.version} {old:.4f} ({direction})"
+    if better:
+        return True, f"better on the objective: {said}"
+    return False, f"not better on the objective: {said}; the candidate stays"
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
@@ -232,9 +278,19 @@ def run(context: RunContext) -> dict[str, Path]:
     with exclusive_lock(Path(context.cfg.paths.state) / "register.lock"):
         versions = context.host.hook.list_model_versions(name=context.project) or []
         already = next((v for v in versions if v.sha256 == sha256), None)
+        number = already.version if already else max((v.version for v in versions), default=0) + 1
+        # Decided under the lock: parallel sweep jobs compare against each other's outcome.
+        current = context.host.hook.get_model_alias(name=context.project, alias=CANDIDATE)
+        moved, reason = candidate_decision(
+            number,
+            numeric,
+            current,
+            context.cfg.objective,
+            promoted,
+            context.tags.get("reproduces"),
+        )
         if already is None:
-            number = max((v.version for v in versions), default=0) + 1
-            text = card(number, [CANDIDATE] if promoted else [], lineage, context.run_id)
+            text = card(number, [CANDIDATE] if moved else [], lineage, context.run_id)
             lineage["model_card_sha256"] = store_card(context, text)
         version = context.host.hook.register_model(
             name=context.project,
@@ -243,6 +299,10 @@ def run(context: RunContext) -> dict[str, Path]:
             lineage=lineage,
             metrics=numeric,
         )
+        if moved and (current is None or current.version != version.version):
+            version = context.host.hook.set_model_alias(
+                name=context.project, alias=CANDIDATE, version=version.version
+            )
     if already is None and version.version != number:
         print(
             f"bucle: warning: the registry numbered {context.project} version {version.version}, "
@@ -256,11 +316,25 @@ def run(context: RunContext) -> dict[str, Path]:
             # version from today's reports, without recording it (a version never changes).
             text = card(already.version, list(already.aliases), already.lineage, already.run_id)
         write_text(layout.model_card, text)
-    if promoted:
-        version = context.host.hook.set_model_alias(
-            name=context.project, alias=CANDIDATE, version=version.version
+    if moved:
+        print(f"bucle: v{version.version} is the candidate: {reason}", file=sys.stderr)
+    elif promoted:
+        print(
+            f"bucle: v{version.version} registered, candidate unchanged: {reason}", file=sys.stderr
         )
-    context.host.hook.on_model_registered(version=version, context=context, promoted=promoted)
+    context.host.hook.on_model_registered(version=version, context=context, promoted=moved)
+    # DVC tracks the verdict, which only data, config and code decide; the registration record
+    # (version number, alias moves, registering run) is the registry's state, kept out of DVC.
+    write_json(
+        layout.gate,
+        {
+            "model": context.project,
+            "sha256": sha256,
+            "gate": gate,
+            "slice_gate": slice_gate,
+            "gate_passed": promoted,
+        },
+    )
     write_json(
         layout.registration,
         {
@@ -270,9 +344,15 @@ def run(context: RunContext) -> dict[str, Path]:
             "run_id": version.run_id,
             "gate": gate,
             "slice_gate": slice_gate,
-            "promoted_to": CANDIDATE if promoted else None,
+            "gate_passed": promoted,
+            "promoted_to": CANDIDATE if moved else None,
+            "candidate": {"moved": moved, "reason": reason},
             "model_card_sha256": version.lineage.get("model_card_sha256"),
         },
     )
     tracking.finish(context, "finished")
-    return {"registration": layout.registration, "model_card": layout.model_card}
+    return {
+        "gate": layout.gate,
+        "registration": layout.registration,
+        "model_card": layout.model_card,
+    }

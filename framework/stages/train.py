@@ -1,8 +1,9 @@
 """train: build preprocessing from the data's schema, fit the configured model, save with skops.
 
 With ``evaluate.business.optimize_threshold`` (binary targets) it also picks the decision
-threshold that earns the most: out-of-fold predictions of the training rows (3 seeded, stratified
-folds) are scored against the cell values of ``evaluate.business``, and the best threshold is
+threshold that earns the most, or with ``evaluate.threshold.optimize`` the one with the highest
+recall at a precision floor (precision at a recall floor, or F1): out-of-fold predictions of
+the training rows (3 seeded, stratified folds) are scored, and the best threshold is
 saved in the model bundle, where evaluation and serving read it. The test rows are never used
 for the choice, so the evaluate stage still grades the model on rows it has not been fitted to.
 """
@@ -13,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from framework.errors import DataError
-from framework.evaluation.business import Economics, best_threshold, economics
 from framework.evaluation.metrics import plain, positive_label
+from framework.evaluation.thresholds import ThresholdRule, threshold_rule
 from framework.modeling.artifact import ModelBundle, save_model
 from framework.modeling.estimator import build_estimator, build_pipeline
 from framework.modeling.schema import infer_schema, prepare_inputs
@@ -27,18 +28,18 @@ THRESHOLD_FOLDS = 3
 
 
 def choose_threshold(
-    pipeline: Any, inputs: Any, labels: Any, econ: Economics, positive: Any, seed: int
+    pipeline: Any, inputs: Any, labels: Any, rule: ThresholdRule, positive: Any, seed: int
 ) -> float:
-    """The value-maximising threshold on out-of-fold predictions of the training rows."""
+    """The threshold ``rule`` chooses on out-of-fold predictions of the training rows."""
     import numpy as np
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     labels = np.asarray(labels)
-    fewest = min(int((labels == label).sum()) for label in econ.classes)
+    fewest = min(int((labels == label).sum()) for label in np.unique(labels))
     if fewest < THRESHOLD_FOLDS:
         raise DataError(
-            f"evaluate.business.optimize_threshold needs at least {THRESHOLD_FOLDS} training rows "
+            f"{rule.key} needs at least {THRESHOLD_FOLDS} training rows "
             f"of each class, one per fold; the rarest class has {fewest} — set it to false or "
             "use more data"
         )
@@ -46,7 +47,7 @@ def choose_threshold(
     proba = cross_val_predict(clone(pipeline), inputs, labels, cv=folds, method="predict_proba")
     # cross_val_predict orders the columns as the estimator's classes_: the sorted labels.
     column = [plain(label) for label in np.unique(labels)].index(positive)
-    return best_threshold(labels == positive, proba[:, column], econ, positive)
+    return rule.choose(labels == positive, proba[:, column])
 
 
 def run(context: RunContext) -> dict[str, Path]:
@@ -68,9 +69,9 @@ def run(context: RunContext) -> dict[str, Path]:
     threshold = positive = None
     if not schema.regression:
         positive = positive_label(schema.classes, evaluate.positive_label)
-        econ = economics(evaluate.business, schema.classes, positive)
-        if econ is not None and econ.optimize_threshold:
-            threshold = choose_threshold(pipeline, inputs, labels, econ, positive, context.seed)
+        rule = threshold_rule(evaluate, schema.classes, positive)
+        if rule is not None:
+            threshold = choose_threshold(pipeline, inputs, labels, rule, positive, context.seed)
     pipeline.fit(inputs, labels)
     bundle = ModelBundle(
         pipeline, schema, threshold, plain(positive) if threshold is not None else None

@@ -24,7 +24,7 @@ from hydra.core.config_search_path import ConfigSearchPath
 from hydra.plugins.search_path_plugin import SearchPathPlugin
 
 from framework.config.env_refs import keep_env_references_under_dvc
-from framework.config.plugin_conf import config_packages
+from framework.config.plugin_conf import config_packages, search_path_entry
 from framework.config.schema import register_configs
 
 register_configs()
@@ -32,8 +32,9 @@ keep_env_references_under_dvc()
 
 
 class PluginConfigSearchPath(SearchPathPlugin):
-    """Appends ``pkg://<module>`` for every ``bucle.config`` entry point, Bucle's own first."""
+    """Appends each ``bucle.config`` entry point's package, Bucle's own first (as a file path,
+    so a plugin package that fails to import is never imported: see ``search_path_entry``)."""
 
     def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
         for provider, module in config_packages():
-            search_path.append(provider=provider, path=f"pkg://{module}")
+            search_path.append(provider=provider, path=search_path_entry(module))

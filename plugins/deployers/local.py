@@ -146,7 +146,9 @@ class LocalDeployer:
         """SIGTERM the server's process group, SIGKILL it after a grace period, record it.
 
         A recorded pid that now runs another process (the server died, the pid was reused) is
-        left alone: the record is closed with a ``reason`` saying so.
+        left alone: the record is closed with a ``reason`` saying so. The version the server
+        answered with last (its alias may have moved since the deploy) is asked before the
+        signal and kept in the record, so ``bucle deploy status`` after a stop names it.
         """
         record = self.read_record()
         if record is None:
@@ -159,6 +161,7 @@ class LocalDeployer:
                     "server this deployment started; left it alone"
                 )
             elif pid_alive(pid):
+                record.update(serving_now(record))
                 _signal_group(pid, signal.SIGTERM)
                 deadline = time.monotonic() + STOP_GRACE_SECONDS
                 while pid_alive(pid) and time.monotonic() < deadline:
@@ -170,6 +173,15 @@ class LocalDeployer:
             record["stopped_at"] = datetime.now(UTC).isoformat(timespec="seconds")
             write_json(self.record_path, record)
         return {**record, "alive": False, "healthy": False}
+
+
+def serving_now(record: dict[str, Any]) -> dict[str, Any]:
+    """The model the server answers with now (``name``, ``alias``, ``version``, ``strategy``),
+    or nothing when it does not answer ``/model``."""
+    live = get_json(f"{record['url']}/model") or {}
+    if live.get("version") is None:
+        return {}
+    return {key: live[key] for key in ("name", "alias", "version", "strategy") if key in live}
 
 
 def pid_alive(pid: int) -> bool:

@@ -18,6 +18,16 @@ from framework import hookimpl
 from framework.errors import ConfigError
 from framework.monitoring.window import MonitorResult, MonitorWindow, Plot
 
+#: The constructor's defaults, quoted as the example in an option's error.
+DEFAULTS = {
+    "small_sample": 1000,
+    "p_value": 0.05,
+    "wasserstein": 0.1,
+    "jensen_shannon": 0.1,
+    "psi": 0.2,
+    "drift_share": 0.5,
+}
+
 
 class DriftMonitor:
     """Input drift per column, the data-set rule, and prediction drift."""
@@ -34,15 +44,16 @@ class DriftMonitor:
     ) -> None:
         from framework.monitoring.drift import DriftThresholds
 
+        numbers = {
+            "small_sample": _option("small_sample", small_sample, int),
+            "p_value": _option("p_value", p_value, float),
+            "wasserstein": _option("wasserstein", wasserstein, float),
+            "jensen_shannon": _option("jensen_shannon", jensen_shannon, float),
+            "psi": _option("psi", psi, float),
+            "drift_share": _option("drift_share", drift_share, float),
+        }
         try:
-            self.thresholds = DriftThresholds(
-                small_sample=int(small_sample),
-                p_value=float(p_value),
-                wasserstein=float(wasserstein),
-                jensen_shannon=float(jensen_shannon),
-                psi=float(psi),
-                drift_share=float(drift_share),
-            )
+            self.thresholds = DriftThresholds(**numbers)
         except (TypeError, ValueError, ConfigError) as error:
             raise ConfigError(f"monitor.drift: {error}") from None
         self.prediction = bool(prediction)
@@ -126,6 +137,26 @@ def significant(columns: list[Any], thresholds: Any) -> list[Any]:
         for column in tested
         if column.drifted and (column.p_value is None or column.p_value < level)
     ]
+
+
+def _option(key: str, value: Any, kind: type) -> Any:
+    """``value`` as ``kind``, or a ConfigError naming ``monitor.drift.<key>`` and the value."""
+    if isinstance(value, bool) or value is None:
+        readable = False
+    else:
+        try:
+            converted = kind(value)
+        except (TypeError, ValueError):
+            readable = False
+        else:
+            readable = kind is not int or float(value) == converted
+    if not readable:
+        what = "an integer" if kind is int else "a number"
+        raise ConfigError(
+            f"monitor.drift.{key}={value!r} is not {what}; set it to {what}, "
+            f"e.g. monitor.drift.{key}={DEFAULTS[key]!r}"
+        )
+    return converted
 
 
 def column_row(column: Any, group: str = "input") -> dict[str, Any]:

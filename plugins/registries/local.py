@@ -51,7 +51,7 @@ class LocalRegistry:
         self.path = Path(path)
 
     def _db(self) -> Any:
-        return connect(self.path, SCHEMA)
+        return connect(self.path, SCHEMA, holds="the model registry")
 
     @hookimpl
     def register_model(

@@ -78,7 +78,42 @@ class FileSource:
                 f"{named} holds an empty table ({len(frame)} rows, {len(frame.columns)} "
                 f"columns); {_FIX} that holds data"
             )
+        if file_format == "csv" and not isinstance(frame.index, pd.RangeIndex):
+            raise ragged_first_row(path, named, frame.index.nlevels)
         return frame
+
+
+def ragged_first_row(path: Path, named: str, extra: int) -> DataError:
+    """The row that has more fields than the header, by line number.
+
+    pandas reads a first data row with ``extra`` more fields than the header as row labels and
+    shifts every column by that much, silently; a later ragged row is its own parser error.
+    """
+    import csv
+
+    header = None
+    line_number = 2
+    if path.name.lower().endswith(".csv"):
+        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+            reader = csv.reader(handle)
+            for row in reader:
+                if not row:
+                    continue
+                if header is None:
+                    header = len(row)
+                elif len(row) > header:
+                    line_number = reader.line_num
+                    fields = len(row)
+                    break
+    if header is None:
+        return DataError(
+            f"{named}: the first data row has {extra} more field(s) than the header; fix that "
+            "row (a stray delimiter or an unquoted comma) or the header"
+        )
+    return DataError(
+        f"{named}: line {line_number} has {fields} fields but the header (line 1) has "
+        f"{header}; fix that row (a stray delimiter or an unquoted comma) or the header"
+    )
 
 
 def _format_from_suffix(path: Path, named: str) -> str:

@@ -7,12 +7,15 @@ sha256; the files themselves stay where the run wrote them (the store keeps mode
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
 from framework import hookimpl
 from framework.errors import BucleError
+from framework.pipeline.liveness import HEARTBEAT_SECONDS, shown_status, this_host, utc_now
 from framework.records import RunInfo, RunRecord
 from framework.secrets import redacted, redacted_params
 from framework.sqlite import connect
@@ -25,7 +28,10 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at TEXT NOT NULL,
     ended_at TEXT,
     tags TEXT NOT NULL DEFAULT '{}',
-    manifest TEXT NOT NULL DEFAULT '{}'
+    manifest TEXT NOT NULL DEFAULT '{}',
+    pid INTEGER,
+    host TEXT,
+    heartbeat TEXT
 );
 CREATE TABLE IF NOT EXISTS params (
     run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT, PRIMARY KEY (run_id, key)
@@ -39,24 +45,68 @@ CREATE TABLE IF NOT EXISTS artifacts (
 );
 """
 
+#: Columns added after the first release: a database made before them gets them on open.
+LIVENESS_COLUMNS = {"pid": "INTEGER", "host": "TEXT", "heartbeat": "TEXT"}
+
 
 class LocalTracker:
     """Tracks runs in a sqlite file (``tracker.local.path``)."""
 
     def __init__(self, path: str = ".bucle/tracking.db") -> None:
         self.path = Path(path)
+        self._migrated = False
+        self._beating: dict[str, threading.Event] = {}
+
+    def _connect(self) -> Any:
+        return connect(self.path, SCHEMA, holds="the tracked runs")
 
     def _db(self) -> Any:
-        return connect(self.path, SCHEMA)
+        if not self._migrated:
+            with self._connect() as db:
+                present = {row["name"] for row in db.execute("PRAGMA table_info(runs)")}
+                for column, kind in LIVENESS_COLUMNS.items():
+                    if column not in present:
+                        db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+            self._migrated = True
+        return self._connect()
 
     @hookimpl
     def start_run(self, run: RunInfo) -> None:
+        """Record the run as running in this process, and keep its heartbeat while it runs."""
         with self._db() as db:
             db.execute(
-                "INSERT OR REPLACE INTO runs (run_id, project, status, started_at, tags) "
-                "VALUES (?, ?, 'running', ?, ?)",
-                (run.run_id, run.project, run.started_at, json.dumps(run.tags)),
+                "INSERT OR REPLACE INTO runs "
+                "(run_id, project, status, started_at, tags, pid, host, heartbeat) "
+                "VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
+                (
+                    run.run_id,
+                    run.project,
+                    run.started_at,
+                    json.dumps(run.tags),
+                    os.getpid(),
+                    this_host(),
+                    utc_now(),
+                ),
             )
+        self._start_heartbeat(run.run_id)
+
+    def _start_heartbeat(self, run_id: str) -> None:
+        """Beat every HEARTBEAT_SECONDS until end_run; a daemon thread dies with the process,
+        so a killed run stops beating and `bucle runs` shows it as interrupted."""
+        stop = self._beating.setdefault(run_id, threading.Event())
+
+        def beat() -> None:
+            while not stop.wait(HEARTBEAT_SECONDS):
+                try:
+                    with self._db() as db:
+                        db.execute(
+                            "UPDATE runs SET heartbeat = ? WHERE run_id = ? AND status = 'running'",
+                            (utc_now(), run_id),
+                        )
+                except Exception:  # a missed beat only makes the run look stale sooner
+                    continue
+
+        threading.Thread(target=beat, name=f"bucle-heartbeat-{run_id}", daemon=True).start()
 
     @hookimpl
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
@@ -86,6 +136,9 @@ class LocalTracker:
 
     @hookimpl
     def end_run(self, run_id: str, status: str, manifest: dict[str, Any]) -> None:
+        stop = self._beating.pop(run_id, None)
+        if stop is not None:
+            stop.set()
         with self._db() as db:
             db.execute(
                 "UPDATE runs SET status = ?, ended_at = ?, manifest = ? WHERE run_id = ?",
@@ -145,7 +198,7 @@ class LocalTracker:
         return RunRecord(
             run_id=run["run_id"],
             project=run["project"],
-            status=run["status"],
+            status=shown_status(run["status"], run["pid"], run["host"], run["heartbeat"]),
             started_at=run["started_at"],
             ended_at=run["ended_at"],
             params=params,

@@ -78,6 +78,8 @@ FRESHNESS_KEYS = ("as_of", "column", "max_age_days")
 
 # Strings a ``type: bool`` column may hold: CSV exports and JSON payloads spell booleans as text.
 _BOOL_WORDS = frozenset({"true", "false"})
+# Words YAML 1.1 (PyYAML, so OmegaConf and Hydra) reads as booleans when they are not quoted.
+_YAML_BOOLEANS = {True: ("yes", "true", "on"), False: ("no", "false", "off")}
 
 
 class RulesValidator:
@@ -118,6 +120,7 @@ class RulesValidator:
             results.append(_check_consistency(frame, rule))
         if self.freshness is not None:
             results.append(_check_freshness(frame, **self.freshness))
+        results.extend(_check_finite(frame))
         return results
 
 
@@ -185,6 +188,12 @@ def _parse_rules(column: str, rules: Any) -> dict[str, Any]:
     # Rules switched off with ``false`` are kept out, so no result claims they were checked.
     parsed = {key: value for key, value in parsed.items() if value is not False}
     _check_bounds(where, parsed)
+    if parsed.get("type") == "str" and any(isinstance(v, bool) for v in parsed.get("allowed", ())):
+        raise ConfigError(
+            f"{where}.allowed: {_show_booleans(parsed['allowed'])} were read as booleans (YAML "
+            "reads unquoted yes/no/on/off/true/false that way) but the column is type str; "
+            f"quote them: allowed: [{_quoted(parsed['allowed'], [])}]"
+        )
     return parsed
 
 
@@ -434,11 +443,48 @@ def _check_unique(column: str, series: pd.Series, _: bool) -> CheckResult:
 
 
 def _check_allowed(column: str, series: pd.Series, allowed: list) -> CheckResult:
+    _refuse_booleans_for_text(column, series, allowed)
     failed = (~series.isin(allowed) & series.notna()).to_numpy()
     listed = ", ".join(_show(v) for v in allowed)
     return _row_result(
         column, "allowed", series, failed, f"not in [{listed}]", f"every value in [{listed}]"
     )
+
+
+def _refuse_booleans_for_text(column: str, series: pd.Series, allowed: list) -> None:
+    """Refuse ``allowed: [Yes, No]`` on a text column: YAML made them booleans.
+
+    The config cannot be read back as text: YAML keeps no spelling (``Yes``, ``yes``, ``ON``
+    all became ``True``), and guessing one would let spellings the user never listed pass. So
+    the user is asked to quote them, with the list to write, spelt as the column spells them.
+    """
+    if not any(isinstance(value, bool) for value in allowed):
+        return
+    texts = [value for value in series.dropna().unique() if isinstance(value, str)]
+    if not texts:
+        return  # a boolean column: true/false are what the user meant
+    raise ConfigError(
+        f"{CONFIG_PATH}.columns.{column}.allowed: {_show_booleans(allowed)} were read as "
+        "booleans (YAML reads unquoted yes/no/on/off/true/false that way) but column "
+        f"'{column}' holds text; quote them: allowed: [{_quoted(allowed, texts)}]"
+    )
+
+
+def _show_booleans(allowed: list) -> str:
+    return ", ".join(str(value).lower() for value in allowed if isinstance(value, bool))
+
+
+def _quoted(allowed: list, texts: list[str]) -> str:
+    """``allowed`` as quoted YAML, each boolean spelt as the data spells it (``'Yes'``)."""
+    written = []
+    for value in allowed:
+        if isinstance(value, bool):
+            words = _YAML_BOOLEANS[value]
+            spelt = [text for text in texts if text.strip().lower() in words]
+            written += spelt or [words[0]]
+        else:
+            written.append(str(value))
+    return ", ".join(repr(text) for text in dict.fromkeys(written))
 
 
 def _check_bound(column: str, series: pd.Series, bound: Any, rule: str) -> CheckResult:
@@ -621,6 +667,27 @@ def _percent(share: float) -> str:
     if 0.999 < share < 1:
         return ">99.9%"
     return f"{share * 100:.1f}".removesuffix(".0") + "%"
+
+
+def _check_finite(frame: pd.DataFrame) -> list[CheckResult]:
+    """``inf``/``-inf`` in any numeric column, configured or not, target included: those rows
+    are quarantined (``"<column>:finite"``, accuracy), as the server refuses them, instead of
+    reaching a model fit that fails on them. Only columns holding one are reported."""
+    import numpy as np
+    import pandas as pd
+
+    results = []
+    for column in frame.columns:
+        series = frame[column]
+        if not pd.api.types.is_float_dtype(series.dtype):
+            continue
+        failed = np.isinf(series.to_numpy(dtype="float64", na_value=np.nan))
+        if failed.any():
+            result = _row_result(
+                str(column), "finite", series, failed, "infinite (inf or -inf)", "all finite"
+            )
+            results.append(dataclasses.replace(result, dimension="accuracy"))
+    return results
 
 
 _TYPE_TESTS = {

@@ -63,6 +63,32 @@ def test_dvc_repro_runs_at_once_on_a_new_project(tmp_path: Path, run, monkeypatc
     assert "didn't change, skipping" in run(["dvc", "repro"], project).stdout
 
 
+@pytest.mark.slow
+def test_a_data_file_under_data_input_is_a_dependency_of_ingest(
+    tmp_path: Path, run, monkeypatch
+) -> None:
+    """A source's data file reruns the pipeline when it changes: the scaffold's dvc.yaml says so."""
+    monkeypatch.setenv("DVC_SITE_CACHE_DIR", str(tmp_path / "dvc-site-cache"))
+    run(["bucle", "init", "demo"], tmp_path)
+    project = tmp_path / "demo"
+    stages = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
+    assert "data/input" in stages["ingest"]["deps"]
+    assert (project / "data" / "input").is_dir()  # committed, so `dvc repro` finds the dep
+
+    table = project / "data" / "input" / "customers.csv"
+    table.write_text("x,label\n" + "".join(f"{i},{i % 2}\n" for i in range(40)))
+    run(["dvc", "add", "data/input/customers.csv"], project)  # as docs/plugins.md says
+    path = "data.path=data/input/customers.csv"
+    run(["bucle", "params", "data=file", path, "data.target=label"], project)
+    run(["dvc", "repro", "ingest"], project)
+    assert "data/input" not in run(["dvc", "status", "ingest"], project).stdout
+
+    with table.open("a") as handle:
+        handle.write("40,0\n")  # a new version of the data
+    status = run(["dvc", "status", "ingest"], project).stdout
+    assert "changed deps" in status and "data/input" in status
+
+
 @pytest.fixture(scope="module")
 def plugin_packages(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
     """One scaffolded package per role, all pip-installed (``--target``) into one directory."""

@@ -6,7 +6,9 @@ part of what :class:`~framework.serving.state.ServingState` describes).
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from framework.serving.http import json_response
@@ -29,10 +31,28 @@ async def ready(state: State) -> Response:
     return json_response(200, {"ready": True, "alias": state.alias, "version": model.number})
 
 
+def positive_class(described: dict[str, Any], configured: Any) -> Any:
+    """The class the model's binary metrics and threshold are about: the one its decision
+    threshold was tuned for, else ``evaluate.positive_label``, else the last class (1, yes) —
+    the same rule the evaluate stage used. None for a regression model."""
+    classes = described.get("classes") or []
+    if described.get("task") != "classification" or not classes:
+        return None
+    if described.get("positive_label") is not None:
+        return described["positive_label"]
+    for label in classes:
+        if configured is not None and (label == configured or str(label) == str(configured)):
+            return label
+    return classes[-1]
+
+
 @router.get("/model")
-async def model_info(state: State) -> Response:
+async def model_info(state: State, request: Request) -> Response:
     model = state.slot.current
     described = model.describe() if model is not None else {"version": None}
+    if model is not None:
+        configured = getattr(request.app.state, "positive_label", None)
+        described["positive_label"] = positive_class(described, configured)
     challenger = state.challenger
     rival = challenger.current if challenger is not None else None
     strategy = state.strategy

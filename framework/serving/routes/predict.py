@@ -6,6 +6,10 @@ ids are ``<key>-<index>``. A client's ``X-Request-ID`` is checked, logged as
 
 A prediction is answered only after its rows are committed to the inference log; when the log
 cannot take them the client gets 503 and no prediction, never an unlogged one.
+
+Records that pass the model's schema are then held to the project's data rules
+(``serve.rules``, :mod:`framework.serving.rules`): a record that breaks one is answered with
+``warnings`` (logged and counted too) or, under ``refuse``, the request is a 422 naming it.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from starlette.concurrency import run_in_threadpool
 
 from framework.serving.http import json_response, read_body
 from framework.serving.inference_log import InferenceLogError, Prediction
+from framework.serving.rules import RuleFindings
 from framework.serving.state import PredictPrincipal, ServingState, State
 from framework.serving.validation import (
+    Problems,
     RequestError,
     client_request_id,
     new_request_key,
@@ -59,9 +65,17 @@ async def predict(request: Request, state: State, principal: PredictPrincipal) -
         payload = parse_json(await read_body(request, state.max_body))
         records = predict_records(payload, state.max_records)
         ids = record_ids(key, len(records))
-        predictions, probabilities = await run_in_threadpool(model.score, records)
+        predictions, probabilities, findings = await run_in_threadpool(
+            score_with_rules, state, model, records
+        )
+        if findings:
+            refused = state.rules is not None and state.rules.refuses
+            metrics.count_rule_violations(findings.counts, "refused" if refused else "warned")
+            if refused:
+                raise refusal(findings)
+        warnings = findings.warnings if findings is not None else None
         logged = log_rows(
-            state, model, route.alias, ids, records, predictions, probabilities, client_id
+            state, model, route.alias, ids, records, predictions, probabilities, client_id, warnings
         )
         try:
             await asyncio.wrap_future(state.inference_log.submit(logged))
@@ -93,6 +107,37 @@ async def predict(request: Request, state: State, principal: PredictPrincipal) -
         metrics.observe(version, outcome, time.perf_counter() - started)
 
 
+def score_with_rules(
+    state: ServingState, model: Any, records: list[Any]
+) -> tuple[list[Any], list[dict[str, float]], RuleFindings | None]:
+    """The model's answer, then what the data rules find in the records (None: no rules).
+
+    The schema check comes first (inside ``score``): a value of the wrong type is named as
+    such, never as a broken range.
+    """
+    predictions, probabilities = model.score(records)
+    findings = state.rules.check(records) if state.rules is not None else None
+    return predictions, probabilities, findings
+
+
+def refusal(findings: RuleFindings) -> RequestError:
+    """``serve.rules=refuse``: a 422 naming each record, field and rule broken."""
+    problems = Problems()
+    for record, field, rule, value in findings.problems:
+        got = f" (got {value!r})" if field is not None else ""
+        problems.add(
+            record,
+            field,
+            f"breaks the rule '{rule}' of validate.rules{got}; fix the record, or serve with "
+            "serve.rules=warn to answer it flagged",
+        )
+    try:
+        problems.raise_if_any()
+    except RequestError as error:
+        return error
+    raise AssertionError("refusal() needs at least one problem")
+
+
 def log_rows(
     state: ServingState,
     model: Any,
@@ -102,8 +147,10 @@ def log_rows(
     predictions: list[Any],
     probabilities: list[dict[str, float]],
     client_id: str | None,
+    warnings: list[list[str]] | None = None,
 ) -> list[Prediction]:
     now = datetime.now(UTC)
+    flagged = warnings if warnings is not None else [()] * len(ids)
     return [
         Prediction(
             request_id=request_id,
@@ -116,9 +163,10 @@ def log_rows(
             prediction=prediction,
             probabilities=probability,
             client_request_id=client_id,
+            rule_warnings=tuple(warned),
         )
-        for request_id, record, prediction, probability in zip(
-            ids, records, predictions, probabilities, strict=True
+        for request_id, record, prediction, probability, warned in zip(
+            ids, records, predictions, probabilities, flagged, strict=True
         )
     ]
 
@@ -133,6 +181,8 @@ def answer(entry: Prediction, model: Any) -> dict[str, Any]:
     if not model.regression:
         body["probabilities"] = entry.probabilities
     body["model_version"] = model.number
+    if entry.rule_warnings:
+        body["warnings"] = list(entry.rule_warnings)
     return body
 
 

@@ -89,7 +89,7 @@ def test_every_sweep_declares_a_search_space(sweep: str) -> None:
         ("seed=abc", "seed: Value 'abc'"),
         ("features.test_sise=0.3", "features.test_sise"),
         ("model.C=abc", "model.C"),
-        ("model=nope", "available: auto, hist_gradient_boosting, hist_gradient_boosting_regressor"),
+        ("model=nope", "available: auto, default, hist_gradient_boosting, hist_gradient_boosting_"),
         ("data.pth=x", "to add a new key use +data.pth=x"),
     ],
 )

@@ -277,3 +277,14 @@ def test_a_card_still_shows_hostile_names_as_text() -> None:
 def test_config_values_in_the_card_are_redacted() -> None:
     card = render_model_card(hostile_facts())
     assert "hunter2" not in card and "s3cret" not in card
+
+
+def test_a_threshold_chosen_for_recall_is_not_called_the_estimators_default() -> None:
+    business = {"currency": "USD", "period": "month", "population": 100000}
+    card = render_model_card(facts(business={**business, "optimize_threshold": False}))
+    assert "0.1800 (chosen by evaluate.threshold on out-of-fold training predictions)" in card
+    default = facts(
+        business={**business, "optimize_threshold": False},
+        metrics={**METRICS, "decision_threshold": 0.5},
+    )
+    assert "0.5000 (the estimator's default)" in render_model_card(default)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from omegaconf import OmegaConf
-from sklearn.metrics import recall_score, roc_auc_score
+from sklearn.metrics import average_precision_score, recall_score, roc_auc_score
 
 from framework.config.schema import EvaluateConfig
 from framework.errors import ConfigError
@@ -57,7 +57,19 @@ def test_each_slice_has_its_size_and_its_own_metrics() -> None:
     assert entry["size"] == len(west)
     assert entry["recall"] == pytest.approx(recall_score(west["truth"], west["pred"]))
     assert entry["roc_auc"] == pytest.approx(roc_auc_score(west["truth"], west["score"]))
-    assert set(entry) == {"size", "ranked", "accuracy", "precision", "recall", "f1", "roc_auc"}
+    assert entry["average_precision"] == pytest.approx(
+        average_precision_score(west["truth"], west["score"])
+    )
+    assert set(entry) == {
+        "size",
+        "ranked",
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "roc_auc",
+        "average_precision",
+    }
     assert sum(e["size"] for e in report["columns"]["region"].values()) == len(frame)
     # Float bands read as the whole numbers they are.
     assert list(report["columns"]["band"]) == ["0", "1", "2"]

@@ -145,3 +145,48 @@ def test_the_bytes_checked_against_the_hash_are_the_bytes_loaded(
     monkeypatch.setattr(sio, "get_untrusted_types", swap_then_read)
     loaded = load_model(path, sha256=digest)
     assert loaded.decision_threshold is None
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_option_saves_to_the_same_bytes_from_two_separate_fits(
+    table, model: str, tmp_path: Path
+) -> None:
+    """Same data, config and code: same bytes, so content addressing and dvc.lock hold."""
+    first, second = tmp_path / "first.skops", tmp_path / "second.skops"
+    first_digest = save_model(first, fit(table, model))
+    second_digest = save_model(second, fit(table, model))
+    assert first.read_bytes() == second.read_bytes()
+    assert first_digest == second_digest
+    load_model(second, sha256=second_digest)  # the canonical form passes every load check
+
+
+def test_the_saved_bytes_do_not_depend_on_the_process(table, tmp_path: Path) -> None:
+    """Object ids, zip timestamps and string hashing differ between processes; bytes must not."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; "
+        "sys.path.insert(0, sys.argv[2]); "
+        "from tests.framework.modeling.test_artifact import fit; "
+        "from framework.modeling.artifact import save_model; "
+        "from plugins.sources.synthetic_churn import SyntheticChurnSource; "
+        "frame = SyntheticChurnSource(n_rows=600, invalid_share=0.0).load_data(seed=1); "
+        "print(save_model(Path(sys.argv[1]), fit(frame.drop(columns=['customer_id']), "
+        "'random_forest')))"
+    )
+    digests = set()
+    for seed in ("1", "2"):
+        target = tmp_path / f"model-{seed}.skops"
+        env = {**__import__("os").environ, "PYTHONHASHSEED": seed}
+        result = subprocess.run(
+            [sys.executable, "-c", script, str(target), str(ROOT)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        digests.add(result.stdout.strip())
+    assert len(digests) == 1
+    assert save_model(tmp_path / "here.skops", fit(table, "random_forest")) in digests

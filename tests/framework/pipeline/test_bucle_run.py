@@ -237,3 +237,33 @@ def test_a_grid_sweep_in_parallel_jobs_tracks_every_job_and_records_the_best(
     assert best["jobs"] == 4 and best["metric"] == "roc_auc" and best["direction"] == "maximize"
     assert best["best"]["run_id"] == max(auc, key=auc.get)
     assert best["best"]["value"] == pytest.approx(max(auc.values()))
+
+
+def test_two_runs_started_together_each_get_their_own_directory(small_project: Path) -> None:
+    """Hydra names run directories to the second; the run id in the path keeps runs apart."""
+    import os
+    import subprocess
+
+    runs = [
+        subprocess.Popen(
+            ["bucle", "run"],
+            cwd=small_project,
+            env=os.environ.copy(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [(process.wait(), process.communicate()[1]) for process in runs]
+    assert [code for code, _ in results] == [0, 0], results
+    directories = [output_dir(stderr) for _, stderr in results]
+    assert directories[0] != directories[1]
+
+    tracked = runs_in(small_project)
+    assert len(tracked) == 2
+    for row in tracked:
+        manifest = json.loads(row["manifest"])
+        (work,) = [d for d in directories if d.name == row["run_id"]]  # the run id is the name
+        for name, entry in manifest["outputs"].items():
+            assert Path(entry["path"]).resolve().is_relative_to(work.resolve()), name

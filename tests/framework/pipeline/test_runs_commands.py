@@ -46,7 +46,25 @@ def test_reproduce_reruns_from_the_stored_config_and_matches(small_project: Path
 
     result = run(["bucle", "runs", "reproduce", original], small_project)
     assert "reproduced: every metric matches" in result.stdout
+    assert "bit-identical" in result.stdout  # the model's sha256 is the original's
     assert len(run_ids(small_project)) == 2
+    # The same bytes are the same version: registering them again adds none.
+    versions = [
+        line for line in run(["bucle", "models", "list"], small_project).stdout.splitlines()
+    ]
+    assert len([line for line in versions if line.startswith("churn ")]) == 1, versions
+
+
+def test_reproduce_says_when_metrics_match_but_the_model_bytes_differ(
+    small_project: Path, run
+) -> None:
+    run(["bucle", "run"], small_project)
+    (original,) = run_ids(small_project)
+    with sqlite3.connect(small_project / ".bucle" / "tracking.db") as db:
+        db.execute("UPDATE artifacts SET sha256 = ? WHERE name = 'model'", ("0" * 64,))
+    result = run(["bucle", "runs", "reproduce", original], small_project)
+    assert "every metric matches" in result.stdout
+    assert "model bytes differ" in result.stdout and "bit-identical" not in result.stdout
 
 
 def test_reproduce_reports_a_mismatch(small_project: Path, run) -> None:
@@ -91,3 +109,41 @@ def test_reproduce_refuses_a_target_no_model_option_declares(small_project: Path
         assert error.startswith("bucle: error:") and "\n" not in error, error
         assert f"'{target}'" in error and "model option" in error, error
     assert len(run_ids(small_project)) == 1  # refused before a run started
+
+
+def recorded_running(database: Path) -> bool:
+    """Whether the tracker has a running run yet (its tables may still be being created)."""
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+            return db.execute("SELECT 1 FROM runs WHERE status = 'running'").fetchone() is not None
+    except sqlite3.OperationalError:
+        return False
+
+
+def test_a_run_killed_mid_way_is_shown_interrupted(small_project: Path, run) -> None:
+    import os
+    import re
+    import signal
+    import subprocess
+    import time
+
+    process = subprocess.Popen(
+        ["bucle", "run", "model=random_forest", "model.n_estimators=300"],
+        cwd=small_project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    database = small_project / ".bucle" / "tracking.db"
+    while process.poll() is None:  # wait until the run is recorded as running, then kill it
+        if database.is_file() and recorded_running(database):
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the run ended before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+    (killed,) = run_ids(small_project)
+    listing = run(["bucle", "runs", "list"], small_project).stdout
+    assert re.search(rf"^{killed}\s+interrupted\s", listing, re.MULTILINE), listing
+    shown = run(["bucle", "runs", "show", killed], small_project).stdout
+    assert f"{killed}  (interrupted)" in shown

@@ -42,3 +42,26 @@ def test_a_stage_without_its_input_says_which_stage_to_run(small_project: Path, 
 def test_an_unknown_stage_suggests_the_closest(small_project: Path, run) -> None:
     result = run(["bucle", "stage", "trian"], small_project, check=False)
     assert "did you mean 'train'?" in result.stderr
+
+
+def test_a_failed_stage_shows_none_of_an_earlier_models_metrics_or_hash(
+    small_project: Path, run
+) -> None:
+    """Under `dvc repro` the files of the last good run stay in reports/ and models/: a run
+    that fails before writing its own must not be recorded with them."""
+    for stage in STAGES:
+        run(["bucle", "stage", stage], small_project)
+    model_sha = json.loads((small_project / "reports" / "registration.json").read_text())["sha256"]
+    params = small_project / "params.yaml"
+    assert "max_bad_share: 0.05" in params.read_text()
+    params.write_text(params.read_text().replace("max_bad_share: 0.05", "max_bad_share: 0.0"))
+    assert run(["bucle", "stage", "validate"], small_project, check=False).returncode != 0
+
+    with sqlite3.connect(small_project / ".bucle" / "tracking.db") as db:
+        (failed,) = [row[0] for row in db.execute("SELECT run_id FROM runs WHERE status='failed'")]
+    shown = run(["bucle", "runs", "show", failed], small_project).stdout
+    assert f"{failed}  (failed)" in shown
+    metrics, artifacts = shown.split("\nmetrics\n")[1].split("\nparams\n")[0].split("\nartifacts")
+    assert "validate." in metrics  # its own validation report is its own
+    assert "roc_auc" not in metrics
+    assert "model" not in artifacts and model_sha[:16] not in shown

@@ -664,3 +664,71 @@ class TestRulesValidatorContract(ValidatorContract):
     @pytest.fixture
     def target(self) -> str:
         return "churned"
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML 1.1 booleans: Hydra and OmegaConf read unquoted Yes/No/on/off as true/false.
+# ---------------------------------------------------------------------------------------------
+
+
+def rules_from_yaml(text: str) -> RulesValidator:
+    """Build the validator from YAML text the way a composed config reaches it."""
+    cfg = OmegaConf.create(text)
+    return RulesValidator(**cfg.validate.rules)
+
+
+@pytest.mark.parametrize(
+    ("written", "texts", "fix"),
+    [
+        ("[Yes, No]", ["Yes", "No", "Yes", None], "allowed: ['Yes', 'No']"),
+        ("[yes, no, maybe]", ["yes", "no", "maybe", "no"], "allowed: ['yes', 'no', 'maybe']"),
+    ],
+)
+def test_unquoted_yes_no_in_allowed_is_refused_on_a_text_column_naming_key_and_fix(
+    written: str, texts: list, fix: str
+) -> None:
+    validator = rules_from_yaml(
+        f"validate:\n  rules:\n    columns:\n      answer: {{allowed: {written}}}\n"
+    )
+    frame = pd.DataFrame({"answer": texts})
+
+    with pytest.raises(ConfigError) as raised:
+        validator.validate_data(frame=frame, target="churned")
+
+    message = str(raised.value)
+    assert len(message.splitlines()) == 1
+    assert message.startswith("validate.rules.columns.answer.allowed: ")
+    assert "read as booleans" in message and "holds text" in message
+    assert message.endswith(f"quote them: {fix}")
+
+
+def test_quoted_yes_no_in_allowed_match_the_texts() -> None:
+    validator = rules_from_yaml(
+        "validate:\n  rules:\n    columns:\n      answer: {allowed: ['Yes', 'No']}\n"
+    )
+    frame = pd.DataFrame({"answer": ["Yes", "No", "maybe"]})
+
+    results = {r.name: r for r in validator.validate_data(frame=frame, target="churned")}
+
+    assert results["answer:allowed"].failed_rows == (2,)
+
+
+def test_unquoted_true_false_still_check_a_boolean_column() -> None:
+    validator = rules_from_yaml(
+        "validate:\n  rules:\n    columns:\n      active: {allowed: [Yes, No]}\n"
+    )
+    frame = pd.DataFrame({"active": [True, False, True]})
+
+    results = {r.name: r for r in validator.validate_data(frame=frame, target="churned")}
+
+    assert results["active:allowed"].passed
+
+
+def test_booleans_in_allowed_of_a_str_column_are_refused_at_construction() -> None:
+    with pytest.raises(ConfigError) as raised:
+        rules_from_yaml(
+            "validate:\n  rules:\n    columns:\n      answer: {type: str, allowed: [Yes, No]}\n"
+        )
+    message = str(raised.value)
+    assert message.startswith("validate.rules.columns.answer.allowed: ")
+    assert "type str" in message and "quote" in message and len(message.splitlines()) == 1
