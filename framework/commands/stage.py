@@ -10,11 +10,14 @@ from framework.errors import ConfigError
 from framework.files import write_text
 from framework.pipeline.runner import run_single_stage
 from framework.pipeline.stages import get_stage
+from framework.pipeline.workspace import stage_config
 
 
 def run_stage_command(name: str, params_file: str) -> int:
     get_stage(name)
-    cfg = load_params(Path(params_file))
+    # Under DVC's run queue the stage runs in a temporary copy of the repository: its state
+    # (tracker, registry, store, locks) stays in the project (see framework.pipeline.workspace).
+    cfg = stage_config(load_params(Path(params_file)))
     run_single_stage(cfg, name)
     return 0
 

@@ -37,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 
 from framework.serving.auth import Tokens, Unauthorized
 from framework.serving.http import AsciiJSONResponse, json_response, read_body
-from framework.serving.inference_log import InferenceLog, inference_root
+from framework.serving.inference_log import FlushError, InferenceLog, inference_root
 from framework.serving.metrics import ServingMetrics
 from framework.serving.models import ModelSlot
 from framework.serving.router import Router, serving_strategy
@@ -112,9 +112,15 @@ def create_app(cfg: Any, plugin_host: Any = None) -> FastAPI:
                 each.stop()
             if state.shadow_tasks:  # let shadow predictions in progress reach their log
                 await asyncio.wait(state.shadow_tasks, timeout=10)
+            kept = False
             for log in logs:
-                log.close()
-            logger.info("inference log flushed; server stopped")
+                try:
+                    log.close()
+                except FlushError as error:  # the rows stay buffered: one line, no traceback
+                    logger.error("%s", error)
+                    kept = True
+            if not kept:
+                logger.info("inference log flushed; server stopped")
 
     app = FastAPI(
         title=f"bucle: {name}",

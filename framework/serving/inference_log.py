@@ -102,6 +102,10 @@ class InferenceLogError(BucleError):
     """The inference log cannot take a row: the prediction must not be acknowledged."""
 
 
+class FlushError(InferenceLogError):
+    """The final flush failed; the rows are still in the buffer (the message says where)."""
+
+
 @dataclass(frozen=True)
 class Prediction:
     """One answered record, as it is logged."""
@@ -322,7 +326,12 @@ class InferenceLog:
         self._flusher.start()
 
     def close(self) -> None:
-        """Commit what is pending, stop both threads, and flush the buffer into Parquet."""
+        """Commit what is pending, stop both threads, and flush the buffer into Parquet.
+
+        Raises :class:`FlushError` (one line, no traceback to show) when the final flush
+        fails, a full disk most often: the rows are still in ``buffer.db`` then, because a
+        row leaves the buffer only in the transaction that follows its written partition.
+        """
         with self._condition:
             self._closing = True
             self._condition.notify_all()
@@ -333,7 +342,36 @@ class InferenceLog:
         if self._flusher is not None:
             self._flusher.join()
             self._flusher = None
-        self.flush()
+        try:
+            self.flush()
+        except (OSError, sqlite3.Error, BucleError) as error:
+            raise FlushError(self._kept_message(error)) from None
+
+    def _kept_message(self, error: BaseException) -> str:
+        """The one line for a final flush that failed: where the rows are and what to do."""
+        from framework.files import is_disk_full
+
+        if is_disk_full(error):
+            reason = "no space left on device"
+        else:
+            text = str(error).strip()
+            reason = f"{type(error).__name__}: {text.splitlines()[0] if text else 'no detail'}"
+        try:
+            db = _connect(self.directory)
+            try:
+                count = db.execute("SELECT COUNT(*) FROM buffer").fetchone()[0]
+            finally:
+                db.close()
+            rows = f"{count} prediction{'s' if count != 1 else ''}"
+        except (InferenceLogError, sqlite3.Error):
+            rows = "the buffered predictions"
+        directory = self.directory.absolute()  # a server log is read from anywhere
+        return (
+            f"inference log: could not move {rows} into {directory / PARTITIONS} at "
+            f"shutdown ({reason}); they are safe in {directory / BUFFER}: free space on "
+            "that disk, and the next `bucle serve` moves them into Parquet (`bucle monitor` "
+            "reads them from the buffer meanwhile)"
+        )
 
     # Appending -------------------------------------------------------------------------------
 
