@@ -5,9 +5,10 @@ A config holds credentials where a plugin needs them (``store.storage_options.se
 written in ``conf/`` as environment references, ``${oc.env:NAME}``, which ``params.yaml`` keeps
 unresolved; only the process that runs a stage or a server reads the variable.
 
-Everything that records or prints a config (trackers, run manifests, ``bucle runs show``, model
-cards, monitor reports, logs, the Docker build context) goes through :func:`redacted`, so a
-value is hidden by the same two rules everywhere:
+Everything that records or prints a config (trackers, run manifests, ``bucle runs show`` and
+``compare``, model cards, webhook alert errors, the Docker build context) goes through
+:func:`redacted`, so a value is hidden by the same two rules everywhere (monitor reports and
+server logs carry no config values):
 
 - by its key: a key one of whose words names a credential (:func:`is_secret_name`:
   ``secret``, ``aws_secret_access_key``, ``X-API-Key``, ``Cookie``, ``account_key``, ``apiKey``,
@@ -158,8 +159,24 @@ def _literal_leaves(value: Any, where: str) -> Iterator[str]:
             yield from _literal_leaves(item, f"{where}.{index}")
     elif value in (None, "") or isinstance(value, bool):
         return
-    elif not (isinstance(value, str) and "${" in value):
+    elif not (isinstance(value, str) and _only_references(value)):
         yield where
+
+
+#: What may stand beside the references in a secret's value: an HTTP scheme, as in
+#: ``Authorization: Bearer ${oc.env:TOKEN}``.
+_SCHEME_ONLY = re.compile(r"\s*(?:(?:Bearer|Basic|Token)\s+)?", re.IGNORECASE)
+
+
+def _only_references(text: str) -> bool:
+    """Whether ``text`` is interpolations and nothing else (bar an HTTP scheme before them):
+    ``abc${oc.env:X}`` carries part of its secret in clear."""
+    if "${" not in text:
+        return False
+    plain = text
+    while _INTERPOLATION.search(plain):  # innermost first, so nested ones go too
+        plain = _INTERPOLATION.sub("", plain)
+    return bool(_SCHEME_ONLY.fullmatch(plain))
 
 
 def _has_literal_credential(text: str) -> bool:

@@ -76,6 +76,9 @@ def render_params(cfg: DictConfig) -> str:
             OmegaConf.resolve(plain)
     except Exception as error:
         raise ConfigError(f"cannot resolve the config: {describe_config_error(error)}") from error
+    # Again once resolved: ``secret: ${store.other_key}`` passes as a reference above, but
+    # resolves to whatever that key holds, which may be the secret in clear.
+    refuse_literal_secrets(OmegaConf.to_container(plain, resolve=False), "conf/")
     return OmegaConf.to_yaml(plain)
 
 
@@ -149,7 +152,22 @@ def load_params(path: Path) -> DictConfig:
     except Exception as error:
         raise ConfigError(f"{path} is not valid YAML: {describe_config_error(error)}") from error
     refuse_literal_secrets(OmegaConf.to_container(raw, resolve=False), str(path))
+    refuse_literal_secrets(_resolved_keeping_references(raw), str(path))
     return validate_config(raw, str(path))
+
+
+def _resolved_keeping_references(raw: DictConfig) -> Any:
+    """``raw`` with every interpolation resolved but ``${oc.env:...}``; ``raw`` itself when it
+    does not resolve (validating it then names the problem)."""
+    from framework.config.env_refs import env_references_kept
+
+    plain = OmegaConf.create(OmegaConf.to_container(raw, resolve=False))
+    try:
+        with env_references_kept():
+            OmegaConf.resolve(plain)
+    except Exception:
+        return OmegaConf.to_container(raw, resolve=False)
+    return OmegaConf.to_container(plain, resolve=False)
 
 
 def refuse_empty(path: Path, fix: str) -> None:

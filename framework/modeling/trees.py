@@ -58,11 +58,12 @@ def _type_name(value: Any) -> str:
 
 
 def _trees(model: Any) -> Iterator[tuple[Any, Any, str]]:
-    """(tree, the estimator that predicts with it, 'Estimator tree <path>') for every tree.
+    """(tree, the estimator whose inputs it reads, 'Estimator tree <path>') for every tree.
 
     The walk follows attributes, containers and object arrays, so a tree is found wherever it
-    sits; the owner is the nearest enclosing object with ``n_features_in_`` (the estimator whose
-    inputs the tree's feature indices point into), the name is the nearest enclosing ensemble.
+    sits. The estimator whose inputs the tree's feature indices point into is the one whose
+    ``n_features_in_`` predict really checks (:func:`_input_bound`); the name is the nearest
+    enclosing ensemble.
     """
     import numpy as np
 
@@ -79,7 +80,7 @@ def _trees(model: Any) -> Iterator[tuple[Any, Any, str]]:
             holder = ensemble if ensemble is not None else owner
             label = type(holder).__name__ if holder is not None else "model"
             relative = path[len(ensemble_path) :].lstrip(".") if ensemble is not None else path
-            yield value, owner, f"{label} tree {relative or path or 'root'}"
+            yield value, _input_bound(owner, ensemble), f"{label} tree {relative or path or 'root'}"
             continue
         children: list[tuple[str, Any]] = []
         if isinstance(value, dict):
@@ -99,6 +100,24 @@ def _trees(model: Any) -> Iterator[tuple[Any, Any, str]]:
             stack.append((item, f"{path}{step}", owner, ensemble, ensemble_path))
 
 
+def _input_bound(owner: Any, ensemble: Any) -> Any:
+    """The estimator whose input width a tree's feature indices must stay within.
+
+    An ensemble checks X against its own ``n_features_in_`` and then hands it to its trees
+    unchecked (a forest calls ``predict_proba(X, check_input=False)``, gradient boosting
+    ``predict_stages``), so a member's own ``n_features_in_``, read from the artifact, proves
+    nothing: the ensemble's is the bound. A bagging ensemble is the exception (each member reads
+    its own feature subset and checks it), and so is a tree outside any ensemble.
+    """
+    if (
+        ensemble is not None
+        and getattr(ensemble, "n_features_in_", None) is not None
+        and not hasattr(ensemble, "estimators_features_")
+    ):
+        return ensemble
+    return owner
+
+
 # --- sklearn.tree._tree.Tree -----------------------------------------------------------------
 
 
@@ -112,7 +131,9 @@ def _check_tree(tree: Any, owner: Any) -> None:
         raise TreeError(f"node_count={node_count} is outside [1, {capacity}] (its node array)")
     n_features = int(tree.n_features)
     expected = getattr(owner, "n_features_in_", None)
-    if expected is not None and n_features != int(expected):
+    if expected is None:
+        raise TreeError("no enclosing estimator says how many inputs it reads (n_features_in_)")
+    if n_features != int(expected):
         raise TreeError(f"n_features={n_features} but the estimator reads {int(expected)}")
     left = np.asarray(tree.children_left)
     right = np.asarray(tree.children_right)
@@ -207,13 +228,12 @@ def _check_predictor(predictor: Any, owner: Any) -> None:
         at = int(np.flatnonzero(counts > 1)[0])
         raise TreeError(f"nodes[{at}] is the child of {int(counts[at])} nodes, not one")
     feature = nodes["feature_idx"].astype(np.int64)
-    if n_features is not None:
-        bad = split & ((feature < 0) | (feature >= n_features))
-        if bad.any():
-            at = int(index[bad][0])
-            raise TreeError(
-                f"nodes[{at}].feature_idx={int(feature[at])} is outside [0, {n_features})"
-            )
+    if n_features is None:
+        raise TreeError("no enclosing estimator says how many inputs it reads (n_features_in_)")
+    bad = split & ((feature < 0) | (feature >= n_features))
+    if bad.any():
+        at = int(index[bad][0])
+        raise TreeError(f"nodes[{at}].feature_idx={int(feature[at])} is outside [0, {n_features})")
     on_category = split & (nodes["is_categorical"] != 0)
     bitset = nodes["bitset_idx"].astype(np.int64)
     for field, rows in bitsets.items():

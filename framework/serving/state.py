@@ -37,7 +37,7 @@ class ServingState:
     tokens: Tokens = field(repr=False)
     #: ``serve.label_bounds`` as configured (None: derived from each model's profile).
     label_bounds: Any = None
-    #: ``serve.label_margin``: spans of the prediction range a label may lie beyond it.
+    #: ``serve.label_margin``: spans of the training target's range a label may lie beyond it.
     label_margin: float = 10.0
     #: ``validate.rules`` applied to served records (``serve.rules``); None: none apply.
     rules: ServingRules | None = None

@@ -40,8 +40,8 @@ ISSUED_ID = re.compile(r"[A-Za-z0-9._:\-]{1,140}")
 SOURCE = re.compile(r"[A-Za-z0-9._:@/\- ]{1,128}")
 #: A correction's ``reason`` holds at most this many characters.
 MAX_REASON = 500
-#: The default plausible range of a regression label is the range of the model's predictions
-#: on held-out rows widened by this many spans on each side (``serve.label_margin``).
+#: The default plausible range of a regression label is the training target's range widened by
+#: this many spans on each side (``serve.label_margin``).
 LABEL_MARGIN = 10.0
 
 _SCALARS = (str, int, float, bool, type(None))

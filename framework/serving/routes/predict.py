@@ -25,6 +25,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from framework.errors import BucleError
 from framework.serving.http import json_response, read_body
 from framework.serving.inference_log import InferenceLogError, Prediction
 from framework.serving.rules import RuleFindings
@@ -116,7 +117,19 @@ def score_with_rules(
     such, never as a broken range.
     """
     predictions, probabilities = model.score(records)
-    findings = state.rules.check(records) if state.rules is not None else None
+    if state.rules is None:
+        return predictions, probabilities, None
+    try:
+        findings = state.rules.check(records)
+    except BucleError as error:
+        # A rule that cannot judge these values is a config problem (``allowed: [yes, no]`` read
+        # as booleans on a text column): never a 500. Refusing needs the rules, warning does not.
+        if state.rules.refuses:
+            raise RequestError(
+                503, f"serve.rules=refuse cannot check this request: {error}"
+            ) from None
+        logger.warning("serve.rules=warn could not check a request: %s", error)
+        return predictions, probabilities, None
     return predictions, probabilities, findings
 
 

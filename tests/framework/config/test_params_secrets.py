@@ -139,3 +139,30 @@ def test_bucle_run_refuses_a_literal_secret_before_hydra_records_it(tmp_path: Pa
         p for p in tmp_path.rglob("*") if p.is_file() and SECRET in p.read_text(errors="ignore")
     ]
     assert hits == []
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        # a reference to another key that holds the secret in clear
+        ["+store.bucket=" + SECRET, "+store.storage_options.secret=${store.bucket}"],
+        # part of the secret in clear beside a reference
+        ["+store.storage_options.secret=abc${oc.env:AWS_SECRET}"],
+    ],
+    ids=["via another key", "partly in clear"],
+)
+def test_a_secret_that_is_not_only_a_reference_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, overrides: list[str]
+) -> None:
+    monkeypatch.setenv("AWS_SECRET", "xyz")
+    with pytest.raises(
+        ConfigError, match=r"store\.storage_options\.secret holds a secret"
+    ) as raised:
+        write_params(tmp_path, *overrides)
+    assert SECRET not in str(raised.value)
+    assert not (tmp_path / "params.yaml").exists()
+
+
+def test_a_bearer_header_from_a_reference_is_accepted(tmp_path: Path) -> None:
+    params = write_params(tmp_path, "+alert.webhook.headers.Authorization=Bearer ${oc.env:TOK}")
+    assert "Authorization: Bearer ${oc.env:TOK}" in params.read_text()

@@ -271,3 +271,13 @@ def test_no_crafted_artifact_reaches_predict(forest, boosting, tmp_path: Path) -
     assert result.returncode == 0, (result.returncode, result.stdout, result.stderr[-2000:])
     assert "ACCEPTED" not in result.stdout, result.stdout
     assert result.stdout.count("refused") == len(paths)
+
+
+def test_a_member_claiming_more_inputs_than_its_forest_is_refused(forest, tmp_path) -> None:
+    """A forest checks X against its own n_features_in_ and hands it to its trees unchecked: a
+    member that says it reads 1000 inputs (and splits on the last) must not pass for itself."""
+    crafted = with_tree(forest, set_node("feature", lambda n, at: 999), n_extra=1000 - 1)
+    crafted.pipeline[-1].estimators_[1].n_features_in_ = crafted.pipeline[-1].n_features_in_ + 999
+    path, digest = saved(tmp_path, "member claims wide", crafted)
+    with pytest.raises(ArtifactError, match=r"estimators_\[1\].*n_features=\d+ but the estimator"):
+        load_model(path, sha256=digest)

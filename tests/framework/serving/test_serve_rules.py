@@ -203,3 +203,24 @@ def test_warnings_survive_the_flush_and_an_old_buffer_gains_the_column(tmp_path:
 
     read = read_inference_log(tmp_path).set_index("request_id")["rule_warnings"]
     assert read.to_dict() == {"flagged": ["tenure_months: min 0"], "clean": []}
+
+
+def test_a_rule_that_cannot_judge_the_values_is_never_a_500(
+    project_copy: Path, start_server: Any, records: list[dict[str, Any]]
+) -> None:
+    """``allowed: [yes, no]`` unquoted is read as booleans; on a text column the rules validator
+    refuses it when it meets the text. The server answers (warn) or says why (refuse)."""
+    promote(project_copy, 1)
+    booleans = "validate.rules.columns.plan.allowed=[true,false]"
+    warned = start_server(project_copy, booleans)
+    answered = warned.post("/predict", {"records": records[:2]})
+    assert answered.status == 200, answered.text
+    warned.stop()
+
+    refusing = start_server(project_copy, booleans, "serve.rules=refuse")
+    unavailable = refusing.post("/predict", {"records": records[:2]})
+    assert unavailable.status == 503, unavailable.text
+    detail = unavailable.json["detail"]
+    assert detail.startswith("serve.rules=refuse cannot check this request: ")
+    assert "validate.rules.columns.plan.allowed" in detail and "\n" not in detail
+    refusing.stop()
