@@ -2,13 +2,15 @@
 
 A URL carries a secret in three places, and each has one rule here:
 
-- its user info: ``https://user:password@host`` and ``https://:password@host``;
+- its user info: the password of ``https://user:…@host`` (also with an empty user), and a user
+  that is itself a token (``https://<40 characters>@host``, as Git hosts take);
 - its query string: ``?token=…``, ``&sig=…`` (Azure SAS), ``X-Amz-Signature=…`` (S3 presigned),
   ``api_key=…``: a parameter whose name :func:`framework.secrets.is_secret_name` calls secret,
   plus the few names only URLs use (:data:`QUERY_SECRETS`);
 - its path, for webhooks whose URL *is* the credential: Slack's
   ``hooks.slack.com/services/T…/B…/XXXX``, Discord's ``/api/webhooks/ID/TOKEN``, and any long
-  token after a ``hooks``/``webhooks`` segment.
+  token after a ``hooks``/``webhooks`` segment;
+- its fragment, where OAuth's implicit flow puts ``#access_token=…``: the query rule again.
 
 Each becomes ``***``; the scheme, host and the rest stay, so a message still says where.
 """
@@ -45,6 +47,9 @@ WEBHOOK_PATHS = {
 #: Mattermost, Teams, …).
 _HOOK_SEGMENTS = frozenset({"hooks", "services", "webhook", "webhooks", "incomingwebhook"})
 _TOKEN_SEGMENT = re.compile(r"[A-Za-z0-9_@-]{16,}")
+#: A URL's user that is a token rather than a name: long, one run of token characters, and
+#: not a name with separators (``oauth2-deploy-user``).
+_TOKEN_USER = re.compile(r"(?=[A-Za-z0-9_]*[0-9])[A-Za-z0-9_]{20,}")
 
 #: A URL inside a longer text: scheme, ``://``, then up to whitespace or a quote.
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]+")
@@ -62,11 +67,16 @@ def masked(url: str) -> str:
         if ":" in userinfo:
             user = userinfo.split(":", 1)[0]
             netloc = f"{user}:{HIDDEN}@{hostport}"
+        elif _TOKEN_USER.fullmatch(userinfo):
+            netloc = f"{HIDDEN}@{hostport}"
     path = _masked_path(parts.hostname or "", parts.path)
     query = _masked_query(parts.query)
-    if (netloc, path, query) == (parts.netloc, parts.path, parts.query):
+    fragment = _masked_query(parts.fragment)
+    if (netloc, path, query, fragment) == (parts.netloc, parts.path, parts.query, parts.fragment):
         return url
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, path=path, query=query))
+    return urllib.parse.urlunsplit(
+        parts._replace(netloc=netloc, path=path, query=query, fragment=fragment)
+    )
 
 
 def masked_text(text: str) -> str:
@@ -90,9 +100,12 @@ def secret_parts(url: str) -> list[str]:
     userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
     if ":" in userinfo:
         found.append(userinfo.split(":", 1)[1])
-    for name, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
-        if value and _secret_query_name(name):
-            found.append(value)
+    elif _TOKEN_USER.fullmatch(userinfo):
+        found.append(userinfo)
+    for text in (parts.query, parts.fragment):
+        for name, value in urllib.parse.parse_qsl(text, keep_blank_values=True):
+            if value and _secret_query_name(name):
+                found.append(value)
     hidden = _masked_path(parts.hostname or "", parts.path)
     if hidden != parts.path:
         found.append(_path_secret(parts.path, hidden))

@@ -10,7 +10,6 @@ see the schema at all.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -259,28 +258,18 @@ def _model_schema(model: Any) -> type | None:
     return None
 
 
-#: ``${oc.env:NAME}`` without a default: the variable must be set where the config resolves.
-_ENV_REFERENCE = re.compile(r"\$\{oc\.env:\s*([^,}\s]+)\s*\}")
-
-
 def _require_environment(cfg: DictConfig, source: str) -> None:
     """An environment reference to an unset variable, named with its key, before resolving."""
+    from framework.config.env_refs import ENV_REFERENCE, environment_references
+
     raw = OmegaConf.to_container(cfg, resolve=False)
-    for key, text in _strings(raw, ""):
-        for name in _ENV_REFERENCE.findall(text):
+    for key, text in environment_references(raw).items():
+        for name in ENV_REFERENCE.findall(text):
             if name not in os.environ:
                 raise ConfigError(
                     f"{source}: {key} reads the environment variable {name}, which is not set; "
                     f"set it (export {name}=...) where the stage or server runs"
                 )
-
-
-def _strings(node: Any, prefix: str) -> list[tuple[str, str]]:
-    if isinstance(node, dict):
-        return [pair for k, v in node.items() for pair in _strings(v, f"{prefix}{k}.")]
-    if isinstance(node, list):
-        return [pair for i, v in enumerate(node) for pair in _strings(v, f"{prefix}{i}.")]
-    return [(prefix.rstrip("."), node)] if isinstance(node, str) else []
 
 
 def _require_values(cfg: DictConfig) -> None:

@@ -35,6 +35,24 @@ DVC_COMPOSER = ("dvc.utils.hydra", "compose_and_dump")
 _PLAIN_DEFAULT = re.compile(r"[A-Za-z0-9_./:-]*")
 
 
+#: ``${oc.env:NAME}`` without a default: the variable must be set where the config resolves.
+ENV_REFERENCE = re.compile(r"\$\{oc\.env:\s*([^,}\s]+)\s*\}")
+
+
+def environment_references(raw: Any, path: str = "") -> dict[str, str]:
+    """Every dotted key of an unresolved plain config whose text reads the environment."""
+    found: dict[str, str] = {}
+    if isinstance(raw, dict):
+        for key, item in raw.items():
+            found.update(environment_references(item, f"{path}{key}."))
+    elif isinstance(raw, list):
+        for index, item in enumerate(raw):
+            found.update(environment_references(item, f"{path}{index}."))
+    elif isinstance(raw, str) and "${oc.env:" in raw:
+        found[path.rstrip(".")] = raw
+    return found
+
+
 def env_reference(key: str, default: Any = _DEFAULT_MARKER_) -> str:
     """The interpolation text ``${oc.env:KEY}`` (with its default) that resolved to this call."""
     if default is _DEFAULT_MARKER_:

@@ -24,16 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from framework import hookimpl
+from framework.config.env_refs import environment_references
 from framework.errors import BucleError, ConfigError
 from framework.files import read_json, write_json
 from framework.httpclient import status_of, url_host
 from framework.serverprocess import last_line
-from plugins.deployers.docker_context import (
-    environment_references,
-    now,
-    verified_artifact,
-    write_context,
-)
+from plugins.deployers.docker_context import now, verified_artifact, write_context
 
 #: Seconds ``docker info`` (and other quick engine calls) may take before the engine counts as
 #: not answering: a stopped Docker Desktop can hang rather than fail.

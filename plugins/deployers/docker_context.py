@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from framework.config.env_refs import ENV_REFERENCE
 from framework.errors import ArtifactError, BucleError
 from framework.files import sha256_file, write_json, write_text
 
@@ -66,7 +67,6 @@ SERVED_SECTIONS = (
 SERVE_TOKENS = {"token": "BUCLE_SERVE_TOKEN", "predict_token": "BUCLE_PREDICT_TOKEN"}
 
 #: ``${oc.env:NAME}`` without a default: NAME must be set in the container.
-_ENV_REFERENCE = re.compile(r"\$\{oc\.env:\s*([^,}\s]+)\s*\}")
 
 #: Bucle's source as ``pip install .`` needs it, copied from the installed checkout.
 SOURCE_ITEMS = ("pyproject.toml", "README.md", "framework", "plugins", "hydra_plugins")
@@ -310,24 +310,10 @@ def _secret_reference(value: Any, where: str, references: dict[str, str]) -> Any
     return "${oc.env:BUCLE_" + re.sub(r"[^A-Za-z0-9]+", "_", where).strip("_").upper() + "}"
 
 
-def environment_references(raw: Any, path: str = "") -> dict[str, str]:
-    """Every dotted key of an unresolved config whose text reads the environment."""
-    found: dict[str, str] = {}
-    if isinstance(raw, dict):
-        for key, item in raw.items():
-            found.update(environment_references(item, f"{path}{key}."))
-    elif isinstance(raw, list):
-        for index, item in enumerate(raw):
-            found.update(environment_references(item, f"{path}{index}."))
-    elif isinstance(raw, str) and "${oc.env:" in raw:
-        found[path.rstrip(".")] = raw
-    return found
-
-
 def container_environment(params: str) -> list[str]:
     """The variables the container needs: the write token, then every reference in ``params``."""
     names = ["BUCLE_SERVE_TOKEN"]
-    for name in _ENV_REFERENCE.findall(params):
+    for name in ENV_REFERENCE.findall(params):
         if name not in names:
             names.append(name)
     return names
